@@ -1,0 +1,370 @@
+"""SQLite adapters: the embedded default of ``make run`` -- one file, WAL, an index per query.
+
+Schema (version 2):
+  statements(tenant, id) PK   body BLOB exactly as served; groups JSON; ref; voiding
+  statement_index(tenant, key, stored_us, id) PK   one row per index key of a Statement; ``key``
+      is a signed 64-bit BLAKE2b hash of the key string (the row is re-checked against the
+      Statement's key groups, so a collision can never leak a wrong Statement into a result)
+  attachments(tenant, sha2) PK, tenants(id) PK, credentials(key) PK
+Every query pattern of GET /statements is one range scan of ``statement_index`` joined to
+``statements`` by primary key. Versions are kept in ``PRAGMA user_version``; ``migrate`` moves
+a database up or down, one reversible step at a time.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import sqlite3
+import threading
+from collections.abc import Callable, Collection, Iterator, Sequence
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import orjson
+
+from progress.app.ports import DuplicateIds
+from progress.domain.errors import Conflict
+from progress.domain.statements import (
+    Attachment,
+    NewStatement,
+    Position,
+    StatementQuery,
+    StoredStatement,
+)
+from progress.domain.tenancy import Credential, Scope, Tenant
+
+# Each step: (description, up statements, down statements).
+MIGRATIONS: list[tuple[str, list[str], list[str]]] = [
+    (
+        "statements, index rows, attachments, tenants, credentials",
+        [
+            """CREATE TABLE statements (
+                 tenant TEXT NOT NULL, id TEXT NOT NULL, stored_us INTEGER NOT NULL,
+                 body BLOB NOT NULL, groups BLOB NOT NULL, ref TEXT,
+                 voiding INTEGER NOT NULL DEFAULT 0, atts BLOB,
+                 PRIMARY KEY (tenant, id)) WITHOUT ROWID""",
+            """CREATE TABLE statement_index (
+                 tenant TEXT NOT NULL, key INTEGER NOT NULL, stored_us INTEGER NOT NULL,
+                 id TEXT NOT NULL, PRIMARY KEY (tenant, key, stored_us, id)) WITHOUT ROWID""",
+            """CREATE TABLE attachments (
+                 tenant TEXT NOT NULL, sha2 TEXT NOT NULL, content_type TEXT NOT NULL,
+                 data BLOB NOT NULL, PRIMARY KEY (tenant, sha2)) WITHOUT ROWID""",
+            "CREATE TABLE tenants (id TEXT PRIMARY KEY, name TEXT NOT NULL, created TEXT NOT NULL)",
+            """CREATE TABLE credentials (
+                 key TEXT PRIMARY KEY, tenant TEXT NOT NULL, secret_hash TEXT NOT NULL,
+                 scopes TEXT NOT NULL, label TEXT NOT NULL, created TEXT NOT NULL)""",
+        ],
+        [
+            "DROP TABLE credentials",
+            "DROP TABLE tenants",
+            "DROP TABLE attachments",
+            "DROP TABLE statement_index",
+            "DROP TABLE statements",
+        ],
+    ),
+    (
+        "indexes for StatementRef lookups (voiding, SAPI-040) and credential listing",
+        [
+            "CREATE INDEX statements_ref ON statements (tenant, ref) WHERE ref IS NOT NULL",
+            "CREATE INDEX credentials_tenant ON credentials (tenant, key)",
+        ],
+        ["DROP INDEX credentials_tenant", "DROP INDEX statements_ref"],
+    ),
+]
+LATEST = len(MIGRATIONS)
+
+
+def schema_version(conn: sqlite3.Connection) -> int:
+    return int(conn.execute("PRAGMA user_version").fetchone()[0])
+
+
+def migrate(
+    conn: sqlite3.Connection,
+    target: int = LATEST,
+    progress: Callable[[str], None] | None = None,
+) -> int:
+    """Move the schema to ``target`` one step per transaction; returns the final version."""
+    if not 0 <= target <= LATEST:
+        raise ValueError(f"target: schema version must be 0..{LATEST}, got {target}")
+    current = schema_version(conn)
+    while current != target:
+        step = current + 1 if target > current else current
+        description, up, down = MIGRATIONS[step - 1]
+        statements, new = (up, step) if target > current else (down, step - 1)
+        conn.execute("BEGIN IMMEDIATE")
+        try:
+            for sql in statements:
+                conn.execute(sql)
+            conn.execute(f"PRAGMA user_version = {new}")
+            conn.execute("COMMIT")
+        except BaseException:
+            conn.execute("ROLLBACK")
+            raise
+        if progress is not None:
+            arrow = "up" if new > current else "down"
+            progress(f"schema {current} -> {new} ({arrow}): {description}")
+        current = new
+    return current
+
+
+def key_hash(key: str) -> int:
+    return int.from_bytes(hashlib.blake2b(key.encode(), digest_size=8).digest(), "big", signed=True)
+
+
+class Database:
+    """One SQLite file shared by the adapters; a connection per thread (sqlite3 objects are not
+    shareable), WAL so readers never wait for the writer."""
+
+    def __init__(self, path: Path | str, *, auto_migrate: bool = True) -> None:
+        self.path = str(path)
+        if self.path != ":memory:":
+            Path(self.path).parent.mkdir(parents=True, exist_ok=True)
+        self._local = threading.local()
+        if auto_migrate:
+            migrate(self.conn)
+
+    @property
+    def conn(self) -> sqlite3.Connection:
+        conn: sqlite3.Connection | None = getattr(self._local, "conn", None)
+        if conn is None:
+            conn = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False)
+            conn.execute("PRAGMA journal_mode = WAL")
+            conn.execute("PRAGMA synchronous = NORMAL")
+            conn.execute("PRAGMA busy_timeout = 10000")
+            conn.execute("PRAGMA cache_size = -65536")
+            self._local.conn = conn
+        return conn
+
+    @contextmanager
+    def write(self) -> Iterator[sqlite3.Connection]:
+        """A write transaction; BEGIN IMMEDIATE takes the write lock up front (no upgrade deadlock)."""
+        conn = self.conn
+        conn.execute("BEGIN IMMEDIATE")
+        try:
+            yield conn
+        except BaseException:
+            conn.execute("ROLLBACK")
+            raise
+        conn.execute("COMMIT")
+
+
+_SELECT = """SELECT s.id, s.stored_us, s.body, s.groups, s.ref, s.voiding, s.atts,
+  (s.voiding = 0 AND EXISTS (SELECT 1 FROM statements v
+     WHERE v.tenant = s.tenant AND v.ref = s.id AND v.voiding = 1)) AS voided"""
+
+
+def _row(row: tuple[Any, ...]) -> StoredStatement:
+    sid, stored_us, body, groups, ref, voiding, atts, voided = row
+    return StoredStatement(
+        id=sid,
+        stored_us=stored_us,
+        body=bytes(body),
+        key_groups=tuple(frozenset(g) for g in orjson.loads(groups)),
+        voided=bool(voided),
+        ref_target=ref,
+        voiding=bool(voiding),
+        attachments=tuple(orjson.loads(atts)) if atts else (),
+    )
+
+
+def _placeholders(n: int) -> str:
+    return ",".join("?" * n)
+
+
+class SqliteStatementStore:
+    def __init__(self, db: Database) -> None:
+        self._db = db
+
+    def insert(
+        self,
+        tenant: str,
+        batch: Sequence[NewStatement],
+        key_groups: dict[str, tuple[frozenset[str], ...]],
+        attachments: Sequence[Attachment],
+    ) -> None:
+        ids = [r.id for r in batch]
+        rows = []
+        index_rows = []
+        for rec in batch:
+            groups = key_groups.get(rec.id, (rec.keys,))
+            rows.append(
+                (
+                    tenant,
+                    rec.id,
+                    rec.stored_us,
+                    rec.body,
+                    orjson.dumps([sorted(g) for g in groups]),
+                    rec.ref_target,
+                    int(rec.voiding),
+                    orjson.dumps(rec.attachments) if rec.attachments else None,
+                )
+            )
+            keys = rec.keys if len(groups) == 1 else frozenset().union(*groups)
+            index_rows.extend((tenant, key_hash(k), rec.stored_us, rec.id) for k in keys)
+        with self._db.write() as conn:
+            dup = [
+                r[0]
+                for r in conn.execute(
+                    f"SELECT id FROM statements WHERE tenant = ? AND id IN ({_placeholders(len(ids))})",  # noqa: S608 - placeholders only
+                    (tenant, *ids),
+                )
+            ]
+            if dup:
+                raise DuplicateIds(dup)
+            conn.executemany("INSERT INTO statements VALUES (?,?,?,?,?,?,?,?)", rows)
+            conn.executemany("INSERT OR IGNORE INTO statement_index VALUES (?,?,?,?)", index_rows)
+            conn.executemany(
+                "INSERT OR IGNORE INTO attachments VALUES (?,?,?,?)",
+                [(tenant, a.sha2, a.content_type, a.data) for a in attachments],
+            )
+
+    def get(self, tenant: str, ids: Collection[str]) -> dict[str, StoredStatement]:
+        ids = list(ids)
+        if not ids:
+            return {}
+        cur = self._db.conn.execute(
+            f"{_SELECT} FROM statements s WHERE s.tenant = ? AND s.id IN ({_placeholders(len(ids))})",  # noqa: S608
+            (tenant, *ids),
+        )
+        return {row[0]: _row(row) for row in cur}
+
+    def referrers(self, tenant: str, ids: Collection[str]) -> dict[str, list[str]]:
+        ids = list(ids)
+        if not ids:
+            return {}
+        out: dict[str, list[str]] = {}
+        cur = self._db.conn.execute(
+            f"SELECT ref, id FROM statements WHERE tenant = ? AND ref IN ({_placeholders(len(ids))}) ORDER BY id",  # noqa: S608,E501
+            (tenant, *ids),
+        )
+        for ref, sid in cur:
+            out.setdefault(ref, []).append(sid)
+        return out
+
+    def inherit(self, tenant: str, statement_id: str, groups: Sequence[frozenset[str]]) -> None:
+        with self._db.write() as conn:
+            row = conn.execute(
+                "SELECT stored_us, groups FROM statements WHERE tenant = ? AND id = ?",
+                (tenant, statement_id),
+            ).fetchone()
+            if row is None:
+                return
+            stored_us, raw = row
+            current = [frozenset(g) for g in orjson.loads(raw)]
+            new = [g for g in groups if g not in current]
+            if not new:
+                return
+            conn.execute(
+                "UPDATE statements SET groups = ? WHERE tenant = ? AND id = ?",
+                (orjson.dumps([sorted(g) for g in current + new]), tenant, statement_id),
+            )
+            conn.executemany(
+                "INSERT OR IGNORE INTO statement_index VALUES (?,?,?,?)",
+                [
+                    (tenant, key_hash(k), stored_us, statement_id)
+                    for k in frozenset().union(*new)
+                ],
+            )
+
+    def scan(
+        self,
+        tenant: str,
+        key: str,
+        query: StatementQuery,
+        after: Position | None,
+        limit: int,
+    ) -> tuple[list[StoredStatement], bool]:
+        where = ["i.tenant = ?", "i.key = ?"]
+        args: list[Any] = [tenant, key_hash(key)]
+        if query.since_us is not None:
+            where.append("i.stored_us > ?")
+            args.append(query.since_us)
+        if query.until_us is not None:
+            where.append("i.stored_us <= ?")
+            args.append(query.until_us)
+        if after is not None:
+            where.append(f"(i.stored_us, i.id) {'>' if query.ascending else '<'} (?, ?)")
+            args += [after.stored_us, after.statement_id]
+        order = "ASC" if query.ascending else "DESC"
+        sql = (
+            f"{_SELECT} FROM statement_index i JOIN statements s"  # noqa: S608 - no user text
+            f" ON s.tenant = i.tenant AND s.id = i.id WHERE {' AND '.join(where)}"
+            f" ORDER BY i.stored_us {order}, i.id {order} LIMIT ?"
+        )
+        rows = self._db.conn.execute(sql, (*args, limit + 1)).fetchall()
+        return [_row(r) for r in rows[:limit]], len(rows) <= limit
+
+    def attachments(self, tenant: str, hashes: Collection[str]) -> dict[str, Attachment]:
+        hashes = list(hashes)
+        if not hashes:
+            return {}
+        cur = self._db.conn.execute(
+            f"SELECT sha2, content_type, data FROM attachments WHERE tenant = ? AND sha2 IN ({_placeholders(len(hashes))})",  # noqa: S608,E501
+            (tenant, *hashes),
+        )
+        return {sha: Attachment(sha, ct, bytes(data)) for sha, ct, data in cur}
+
+
+class SqliteTenantStore:
+    def __init__(self, db: Database) -> None:
+        self._db = db
+
+    def put_tenant(self, tenant: Tenant) -> None:
+        with self._db.write() as conn:
+            conn.execute(
+                "INSERT OR REPLACE INTO tenants VALUES (?,?,?)",
+                (tenant.id, tenant.name, tenant.created),
+            )
+
+    def get_tenant(self, tenant_id: str) -> Tenant | None:
+        row = self._db.conn.execute(
+            "SELECT id, name, created FROM tenants WHERE id = ?", (tenant_id,)
+        ).fetchone()
+        return Tenant(*row) if row else None
+
+    def put_credential(self, credential: Credential) -> None:
+        with self._db.write() as conn:
+            row = conn.execute(
+                "SELECT tenant FROM credentials WHERE key = ?", (credential.key,)
+            ).fetchone()
+            if row is not None and row[0] != credential.tenant_id:
+                raise Conflict(f"credential key {credential.key!r} belongs to another tenant")
+            conn.execute(
+                "INSERT OR REPLACE INTO credentials VALUES (?,?,?,?,?,?)",
+                (
+                    credential.key,
+                    credential.tenant_id,
+                    credential.secret_hash,
+                    " ".join(sorted(credential.scopes)),
+                    credential.label,
+                    credential.created,
+                ),
+            )
+
+    def get_credential(self, key: str) -> Credential | None:
+        row = self._db.conn.execute(
+            "SELECT key, tenant, secret_hash, scopes, label, created FROM credentials WHERE key = ?",
+            (key,),
+        ).fetchone()
+        return _credential(row) if row else None
+
+    def list_credentials(self, tenant_id: str) -> list[Credential]:
+        rows = self._db.conn.execute(
+            "SELECT key, tenant, secret_hash, scopes, label, created FROM credentials"
+            " WHERE tenant = ? ORDER BY key",
+            (tenant_id,),
+        ).fetchall()
+        return [_credential(r) for r in rows]
+
+
+def _credential(row: tuple[Any, ...]) -> Credential:
+    key, tenant, secret_hash, scopes, label, created = row
+    return Credential(
+        key=key,
+        tenant_id=tenant,
+        secret_hash=secret_hash,
+        scopes=frozenset(Scope(s) for s in scopes.split()),
+        label=label,
+        created=created,
+    )

@@ -1,0 +1,99 @@
+"""Ports: what the use cases need from storage and the outside world. No AWS in here.
+
+Every port has an in-memory twin (``progress.adapters.memory``) and one contract test suite
+(``tests/contract``) that every adapter passes.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Collection, Sequence
+from typing import Protocol
+
+from progress.domain.statements import (
+    Attachment,
+    NewStatement,
+    Position,
+    StatementQuery,
+    StoredStatement,
+)
+from progress.domain.tenancy import Credential, Tenant
+
+
+class DuplicateIds(Exception):  # noqa: N818 - a signal between adapter and use case, not an error
+    """Raised by ``StatementStore.insert`` when ids already exist; nothing was written."""
+
+    def __init__(self, ids: Collection[str]) -> None:
+        super().__init__(f"{len(ids)} statement id(s) already stored")
+        self.ids = frozenset(ids)
+
+
+class StatementStore(Protocol):
+    """The Statement log of every tenant. All methods are scoped by ``tenant`` (TEN-001)."""
+
+    def insert(
+        self,
+        tenant: str,
+        batch: Sequence[NewStatement],
+        key_groups: dict[str, tuple[frozenset[str], ...]],
+        attachments: Sequence[Attachment],
+    ) -> None:
+        """Store the whole batch or nothing (SAPI-014), conditionally on every id being new.
+
+        ``key_groups`` holds, for Statements whose StatementRef target is already stored, the
+        target's key groups to inherit (SAPI-040). Raises ``DuplicateIds`` naming the ids that
+        already exist, having written nothing.
+        """
+        ...
+
+    def get(self, tenant: str, ids: Collection[str]) -> dict[str, StoredStatement]:
+        """Statements by id (voided ones included, flagged), absent ids left out."""
+        ...
+
+    def referrers(self, tenant: str, ids: Collection[str]) -> dict[str, list[str]]:
+        """For each id, the stored Statements whose object is a StatementRef to it."""
+        ...
+
+    def inherit(self, tenant: str, statement_id: str, groups: Sequence[frozenset[str]]) -> None:
+        """Make a stored Statement findable under extra key groups (a late-arriving ref target)."""
+        ...
+
+    def scan(
+        self,
+        tenant: str,
+        key: str,
+        query: StatementQuery,
+        after: Position | None,
+        limit: int,
+    ) -> tuple[list[StoredStatement], bool]:
+        """Up to ``limit`` Statements indexed under ``key`` in ``stored`` order (descending unless
+        ``query.ascending``), within ``query``'s since/until, strictly after ``after``.
+        Returns (statements, exhausted). Filtering on other keys and voiding is the caller's."""
+        ...
+
+    def attachments(self, tenant: str, hashes: Collection[str]) -> dict[str, Attachment]:
+        ...
+
+
+class TenantStore(Protocol):
+    """Tenants and their credentials. Credential keys are unique across tenants."""
+
+    def put_tenant(self, tenant: Tenant) -> None:
+        ...
+
+    def get_tenant(self, tenant_id: str) -> Tenant | None:
+        ...
+
+    def put_credential(self, credential: Credential) -> None:
+        ...
+
+    def get_credential(self, key: str) -> Credential | None:
+        ...
+
+    def list_credentials(self, tenant_id: str) -> list[Credential]:
+        ...
+
+
+class Clock(Protocol):
+    def now_us(self) -> int:
+        """Epoch microseconds; strictly increasing within one process."""
+        ...
