@@ -26,6 +26,7 @@ from progress.domain.statements import (
     format_stored,
     index_keys,
     is_voiding,
+    normalise_context_activities,
     statement_ref_target,
     statements_equivalent,
 )
@@ -117,7 +118,7 @@ class StatementService:
             first_us = first_us or stored_us
             self._inflight.begin(stored_us)
             sid = str(stmt.get("id") or uuid.uuid4()).lower()
-            body = dict(stmt)
+            body = dict(normalise_context_activities(stmt))
             body["id"] = sid
             stored = format_stored(stored_us)
             body["stored"] = stored

@@ -328,3 +328,25 @@ def _normalise(value: Any) -> Any:
     if isinstance(value, list):
         return [_normalise(v) for v in value]
     return value
+
+
+def normalise_context_activities(statement: dict[str, Any]) -> dict[str, Any]:
+    """STMT-074: a single contextActivities object is stored (and so returned) as an array.
+
+    Returns the statement itself when nothing changes (the common case: no copy).
+    """
+    changed = False
+    out = statement
+    context = statement.get("context")
+    if isinstance(context, dict):
+        ctx_acts = context.get("contextActivities")
+        if isinstance(ctx_acts, dict) and any(not isinstance(v, list) for v in ctx_acts.values()):
+            ctx_acts = {k: v if isinstance(v, list) else [v] for k, v in ctx_acts.items()}
+            out = {**statement, "context": {**context, "contextActivities": ctx_acts}}
+            changed = True
+    obj = statement.get("object")
+    if isinstance(obj, dict) and obj.get("objectType") == "SubStatement":
+        sub = normalise_context_activities(obj)
+        if sub is not obj:
+            out = {**out, "object": sub} if changed else {**statement, "object": sub}
+    return out

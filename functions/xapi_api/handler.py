@@ -1,0 +1,96 @@
+"""xAPI 1.0.3 resources: /xapi/about and /xapi/statements (API Gateway REST proxy -> Lambda)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import orjson
+from aws_lambda_powertools.event_handler import APIGatewayRestResolver, CORSConfig, Response
+from aws_lambda_powertools.utilities.typing import LambdaContext
+
+from progress.bootstrap import services
+from progress.domain.errors import DomainError, InvalidParameter
+from progress.edge.http import CORS_ALLOW_HEADERS, CORS_EXPOSE_HEADERS, XAPI_VERSION
+from progress.edge.xapi import statements as st
+from progress.edge.xapi.api import (
+    error_response,
+    finish,
+    json_response,
+    preprocess,
+    unexpected_response,
+    xapi_request,
+)
+
+cors = CORSConfig(
+    allow_origin="*",
+    allow_headers=CORS_ALLOW_HEADERS,
+    expose_headers=CORS_EXPOSE_HEADERS,
+    max_age=600,
+)
+app = APIGatewayRestResolver(cors=cors, strip_prefixes=["/xapi"])
+
+
+@app.route("/about", method=["GET", "HEAD"])
+def about() -> Response:
+    """ABOUT-001..004: no auth and no version header needed."""
+    return json_response(orjson.dumps({"version": [XAPI_VERSION, "1.0.2", "1.0.1", "1.0.0"]}))
+
+
+@app.put("/statements")
+def put_statement() -> Response:
+    request, principal = xapi_request(app.current_event.raw_event)
+    statement_id = request.params.get("statementId")
+    if statement_id is None:
+        raise InvalidParameter("statementId: required for PUT")
+    st.check_put_params(request.params)
+    body = st.parse_statements_body(request, put_id=statement_id)
+    services().statements.store(principal, body.statements, body.attachments)
+    return Response(status_code=204)
+
+
+@app.post("/statements")
+def post_statements() -> Response:
+    request, principal = xapi_request(app.current_event.raw_event)
+    if request.params:
+        raise InvalidParameter(f"{', '.join(sorted(request.params))}: not allowed on POST")
+    body = st.parse_statements_body(request)
+    result = services().statements.store(principal, body.statements, body.attachments)
+    return json_response(orjson.dumps(result.ids))
+
+
+@app.route("/statements", method=["GET", "HEAD"])
+def get_statements() -> Response:
+    request, principal = xapi_request(app.current_event.raw_event)
+    svc = services()
+    wanted = st.parse_get(request.params, svc.cursors)
+    langs = request.header("Accept-Language")
+    if isinstance(wanted, st.SingleGet):
+        found = svc.statements.get(principal, wanted.statement_id, voided=wanted.voided)
+        body, statements = st.render_statement(found, wanted.format, langs), [found]
+    else:
+        page = svc.statements.query(principal, wanted.query, wanted.after)
+        more = "" if page.next is None else st.more_url(request.path, svc.cursors, wanted, page.next)
+        body, statements = st.render_result(page, more, wanted.format, langs), page.statements
+    headers = st.last_modified(statements)
+    if wanted.attachments:
+        held = svc.statements.attachments(principal, {h for s in statements for h in s.attachments})
+        content_type, multipart = st.with_attachments(body, statements, held)
+        return Response(200, content_type, multipart, headers)
+    return json_response(body, headers=headers)
+
+
+@app.exception_handler(DomainError)
+def domain_error(exc: DomainError) -> Response:
+    return error_response(exc)
+
+
+@app.exception_handler(Exception)
+def unexpected(exc: Exception) -> Response:
+    return unexpected_response(exc)
+
+
+def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    routed = preprocess(event)
+    if isinstance(routed, dict):
+        return finish(routed, app.resolve(routed, context))
+    return finish(event, routed[0])

@@ -1,0 +1,106 @@
+"""The composition root: builds the object graph once per container (or per local process).
+
+Tests and the local runtime call ``build`` with their own settings/clients; Lambda handlers call
+``services()``, which builds from the environment on first use.
+"""
+
+from __future__ import annotations
+
+import secrets
+import threading
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from progress.app.auth import Authenticator
+from progress.app.clock import MonotonicClock
+from progress.app.ports import StatementStore, TenantStore
+from progress.app.statements import StatementService
+from progress.app.tenants import TenantAdmin
+from progress.edge.xapi.cursor import CursorCodec
+from progress.settings import Settings
+
+
+@dataclass(frozen=True, slots=True)
+class Services:
+    settings: Settings
+    statements: StatementService
+    auth: Authenticator
+    tenants: TenantAdmin
+    cursors: CursorCodec
+    statement_store: StatementStore
+    tenant_store: TenantStore
+
+
+def _cursor_key(settings: Settings) -> bytes:
+    if settings.cursor_secret:
+        return settings.cursor_secret.encode()
+    if settings.backend == "memory":
+        return secrets.token_bytes(32)
+    # Local modes: a key persisted beside the data, so `more` URLs survive restarts.
+    path = Path(settings.data_dir) / "cursor.key"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    if not path.exists():
+        path.write_bytes(secrets.token_bytes(32))
+        path.chmod(0o600)
+    return path.read_bytes()
+
+
+def build(settings: Settings, *, dynamodb_client: Any | None = None) -> Services:
+    statement_store: StatementStore
+    tenant_store: TenantStore
+    if settings.backend == "sqlite":
+        from progress.adapters.sqlite import Database, SqliteStatementStore, SqliteTenantStore
+
+        db = Database(settings.sqlite_path)
+        statement_store, tenant_store = SqliteStatementStore(db), SqliteTenantStore(db)
+    elif settings.backend == "dynamodb":
+        from progress.adapters.dynamodb.statements import DynamoStatementStore
+        from progress.adapters.dynamodb.tenants import DynamoTenantStore
+
+        if dynamodb_client is None:
+            import boto3
+
+            dynamodb_client = boto3.client("dynamodb")
+        statement_store = DynamoStatementStore(
+            dynamodb_client, settings.table_name, index_shards=settings.index_shards
+        )
+        tenant_store = DynamoTenantStore(dynamodb_client, settings.table_name)
+    else:
+        from progress.adapters.memory import MemoryStatementStore, MemoryTenantStore
+
+        statement_store, tenant_store = MemoryStatementStore(), MemoryTenantStore()
+    statements = StatementService(
+        statement_store,
+        MonotonicClock(),
+        max_page=settings.max_page,
+        consistency_lag_us=settings.consistency_lag_ms * 1000,
+    )
+    return Services(
+        settings=settings,
+        statements=statements,
+        auth=Authenticator(tenant_store, settings.authority_homepage),
+        tenants=TenantAdmin(tenant_store),
+        cursors=CursorCodec(_cursor_key(settings)),
+        statement_store=statement_store,
+        tenant_store=tenant_store,
+    )
+
+
+_services: Services | None = None
+_lock = threading.Lock()
+
+
+def services() -> Services:
+    global _services
+    if _services is None:
+        with _lock:
+            if _services is None:
+                _services = build(Settings.from_env())
+    return _services
+
+
+def install(built: Services | None) -> None:
+    """Make ``services()`` return ``built`` (local runtime, tests); None resets."""
+    global _services
+    _services = built

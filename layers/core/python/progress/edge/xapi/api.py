@@ -1,0 +1,99 @@
+"""Glue every xAPI route shares: decode the event, check the version, authenticate, respond."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+import orjson
+from aws_lambda_powertools.event_handler import Response
+
+from progress.bootstrap import services
+from progress.domain.errors import DomainError
+from progress.domain.statements import format_stored
+from progress.domain.tenancy import Principal
+from progress.edge.errors import status_of
+from progress.edge.http import (
+    CONSISTENT_THROUGH,
+    VERSION_HEADER,
+    XAPI_VERSION,
+    Request,
+    check_version,
+    rewrite_alternate_syntax,
+)
+
+logger = logging.getLogger("progress.xapi")
+JSON_TYPE = "application/json"
+
+
+def xapi_request(event: dict[str, Any]) -> tuple[Request, Principal]:
+    """Decode, check X-Experience-API-Version (VER-003) and authenticate (C§4)."""
+    svc = services()
+    request = Request.from_event(event, svc.settings.max_body_bytes)
+    check_version(request.headers)
+    return request, svc.auth.authenticate(request.header("Authorization"))
+
+
+def json_response(
+    body: bytes, status: int = 200, headers: dict[str, str] | None = None
+) -> Response:
+    """A JSON response; Powertools wants JSON bodies as text (bytes would be re-serialized)."""
+    return Response(
+        status_code=status, content_type=JSON_TYPE, body=body.decode(), headers=headers or {}
+    )
+
+
+def error_response(exc: DomainError) -> Response:
+    status = status_of(exc)
+    headers = {"WWW-Authenticate": 'Basic realm="xAPI"'} if status == 401 else {}
+    return json_response(
+        orjson.dumps({"error": {"status": status, "message": exc.message}}), status, headers
+    )
+
+
+def unexpected_response(exc: Exception) -> Response:
+    logger.exception("unhandled error", extra={"error_type": type(exc).__name__})
+    return json_response(
+        orjson.dumps({"error": {"status": 500, "message": "internal error; it has been logged"}}),
+        500,
+    )
+
+
+def consistent_through() -> str:
+    return format_stored(services().statements.consistent_through_us())
+
+
+def finish(event: dict[str, Any], response: dict[str, Any]) -> dict[str, Any]:
+    """Headers on every response (VER-001, SAPI-054); HEAD answers without a body (RES-003)."""
+    extra = {VERSION_HEADER: XAPI_VERSION}
+    if "/statements" in str(event.get("path", "")):
+        extra[CONSISTENT_THROUGH] = consistent_through()
+    multi = response.get("multiValueHeaders")
+    if isinstance(multi, dict):
+        for name, value in extra.items():
+            multi[name] = [value]
+    else:
+        response["headers"] = {**(response.get("headers") or {}), **extra}
+    if event.get("httpMethod") == "HEAD":
+        response["body"] = ""
+        response["isBase64Encoded"] = False
+    return response
+
+
+def preprocess(event: dict[str, Any]) -> dict[str, Any] | tuple[dict[str, Any]]:
+    """Alternate request syntax (C§1.3) before routing.
+
+    Returns the event to route, or a one-tuple holding the finished error response.
+    """
+    try:
+        return rewrite_alternate_syntax(event, services().settings.max_body_bytes)
+    except DomainError as exc:
+        response = error_response(exc)
+        return (
+            {
+                "statusCode": response.status_code,
+                "headers": dict(response.headers),
+                "body": response.body,
+                "isBase64Encoded": False,
+            },
+        )

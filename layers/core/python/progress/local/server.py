@@ -1,0 +1,265 @@
+"""`make run`: the LRS on http://127.0.0.1:8080/xapi, served by the very Lambda handlers.
+
+Each HTTP request becomes an API Gateway REST proxy event, is passed to
+``functions/<name>/handler.lambda_handler`` (chosen from ``progress.routes``), and the proxy
+response is written back. Environment: PORT, HOST, BACKEND (sqlite|dynamodb), DATA_DIR,
+LRS_KEY / LRS_SECRET (credentials of the default tenant).
+"""
+
+from __future__ import annotations
+
+import base64
+import importlib.util
+import json
+import os
+import signal
+import sys
+import threading
+import time
+import uuid
+from collections.abc import Callable
+from contextlib import ExitStack
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from types import ModuleType
+from typing import Any
+from urllib.parse import parse_qs, urlsplit
+
+from progress import bootstrap
+from progress.domain.errors import DomainError
+from progress.domain.tenancy import Scope
+from progress.routes import ROUTES, route_for
+from progress.settings import Settings
+
+Handler = Callable[[dict[str, Any], Any], dict[str, Any]]
+DEFAULT_TENANT = "default"
+REPO_ROOT = Path(__file__).resolve().parents[5]
+
+
+def load_handler(function: str, functions_dir: Path | None = None) -> Handler:
+    """Import functions/<function>/handler.py the way Lambda does (by file, not as a package)."""
+    path = (functions_dir or REPO_ROOT / "functions") / function / "handler.py"
+    spec = importlib.util.spec_from_file_location(f"functions.{function}.handler", path)
+    if spec is None or spec.loader is None:
+        raise FileNotFoundError(f"{path}: no Lambda handler module")
+    module: ModuleType = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    handler: Handler = module.lambda_handler
+    return handler
+
+
+class LambdaContext:
+    """The attributes Powertools and our handlers read from a Lambda context."""
+
+    def __init__(self, function: str) -> None:
+        self.function_name = function
+        self.memory_limit_in_mb = 1024
+        self.invoked_function_arn = f"arn:aws:lambda:local:000000000000:function:{function}"
+        self.aws_request_id = str(uuid.uuid4())
+
+    def get_remaining_time_in_millis(self) -> int:
+        return 30_000
+
+
+def to_event(method: str, target: str, headers: dict[str, str], body: bytes) -> dict[str, Any]:
+    """An API Gateway REST (v1) proxy event, as API Gateway would build it."""
+    url = urlsplit(target)
+    multi_q = parse_qs(url.query, keep_blank_values=True)
+    multi_h: dict[str, list[str]] = {}
+    for name, value in headers.items():
+        multi_h.setdefault(name, []).append(value)
+    try:
+        text: str | None = body.decode("utf-8") if body else None
+        b64 = False
+    except UnicodeDecodeError:
+        text, b64 = base64.b64encode(body).decode(), True
+    return {
+        "resource": "/{proxy+}",
+        "path": url.path,
+        "httpMethod": method,
+        "headers": {k: v[-1] for k, v in multi_h.items()},
+        "multiValueHeaders": multi_h,
+        "queryStringParameters": {k: v[-1] for k, v in multi_q.items()} or None,
+        "multiValueQueryStringParameters": multi_q or None,
+        "pathParameters": {"proxy": url.path.lstrip("/")},
+        "stageVariables": None,
+        "requestContext": {
+            "requestId": str(uuid.uuid4()),
+            "stage": "local",
+            "httpMethod": method,
+            "path": url.path,
+            "requestTimeEpoch": int(time.time() * 1000),
+            "identity": {"sourceIp": "127.0.0.1"},
+        },
+        "body": text,
+        "isBase64Encoded": b64,
+    }
+
+
+class Front(ThreadingHTTPServer):
+    daemon_threads = True
+    allow_reuse_address = True
+
+    def __init__(self, address: tuple[str, int], max_body: int) -> None:
+        super().__init__(address, RequestHandler)
+        self.max_body = max_body
+        self.handlers: dict[str, Handler] = {r.function: load_handler(r.function) for r in ROUTES}
+
+
+class RequestHandler(BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+    server: Front
+
+    def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - stdlib signature
+        if os.environ.get("ACCESS_LOG"):
+            super().log_message(format, *args)
+
+    def _read_body(self) -> bytes | None:
+        if self.headers.get("Transfer-Encoding", "").lower() == "chunked":
+            chunks = []
+            total = 0
+            while True:
+                size = int(self.rfile.readline().split(b";")[0].strip() or b"0", 16)
+                if size == 0:
+                    self.rfile.readline()
+                    break
+                total += size
+                if total > self.server.max_body:
+                    return None
+                chunks.append(self.rfile.read(size))
+                self.rfile.readline()
+            return b"".join(chunks)
+        length = int(self.headers.get("Content-Length") or 0)
+        if length > self.server.max_body:
+            return None
+        return self.rfile.read(length) if length else b""
+
+    def _dispatch(self) -> None:
+        path = urlsplit(self.path).path
+        route = route_for(path)
+        body = self._read_body()
+        if body is None:
+            self.close_connection = True
+            self._write(413, {"Content-Type": "application/json"},
+                        json.dumps({"error": {"status": 413, "message":
+                                    f"body: exceeds the limit of {self.server.max_body} bytes"}}
+                                   ).encode())
+            return
+        if route is None:
+            self._write(404, {"Content-Type": "application/json"},
+                        json.dumps({"error": {"status": 404, "message":
+                                    f"{path}: no such resource (the LRS is under /xapi)"}}
+                                   ).encode())
+            return
+        headers = {k: v for k, v in self.headers.items()}
+        event = to_event(self.command, self.path, headers, body)
+        response = self.server.handlers[route.function](event, LambdaContext(route.function))
+        raw = response.get("body") or ""
+        data = base64.b64decode(raw) if response.get("isBase64Encoded") else raw.encode("utf-8")
+        out_headers = dict(response.get("headers") or {})
+        for name, values in (response.get("multiValueHeaders") or {}).items():
+            out_headers[name] = ", ".join(values)
+        self._write(int(response["statusCode"]), out_headers, data)
+
+    def _write(self, status: int, headers: dict[str, str], data: bytes) -> None:
+        self.send_response(status)
+        for name, value in headers.items():
+            if name.lower() not in ("content-length", "connection"):
+                self.send_header(name, value)
+        self.send_header("Content-Length", "0" if self.command == "HEAD" and not data else str(len(data)))
+        self.end_headers()
+        if self.command != "HEAD":
+            self.wfile.write(data)
+
+    do_GET = do_POST = do_PUT = do_DELETE = do_HEAD = do_OPTIONS = _dispatch  # noqa: N815
+
+
+def ensure_default_credentials(svc: bootstrap.Services, data_dir: Path) -> tuple[str, str]:
+    """LRS_KEY/LRS_SECRET for the default tenant: created if absent, generated when unset
+    (and then remembered in DATA_DIR so a restart keeps them)."""
+    key, secret = os.environ.get("LRS_KEY"), os.environ.get("LRS_SECRET")
+    remembered = data_dir / "local-credentials.json"
+    if not key and not secret and remembered.exists():
+        saved = json.loads(remembered.read_text())
+        key, secret = saved["key"], saved["secret"]
+    svc.tenants.create_tenant(DEFAULT_TENANT, "Default tenant (local)")
+    existing = svc.tenant_store.get_credential(key) if key else None
+    from progress.domain.tenancy import verify_secret
+
+    if existing is not None and secret and verify_secret(secret, existing.secret_hash):
+        return key, secret  # type: ignore[return-value]
+    credential, secret = svc.tenants.create_credential(
+        DEFAULT_TENANT, frozenset({Scope.ALL}), label="local admin", key=key, secret=secret
+    )
+    if not os.environ.get("LRS_KEY"):
+        data_dir.mkdir(parents=True, exist_ok=True)
+        remembered.write_text(json.dumps({"key": credential.key, "secret": secret}))
+        remembered.chmod(0o600)
+    return credential.key, secret
+
+
+def serve(settings: Settings, host: str, port: int, ready: threading.Event | None = None) -> None:
+    with ExitStack() as stack:
+        client = None
+        if settings.backend == "dynamodb":
+            client = start_moto(stack, settings)
+        svc = bootstrap.build(settings, dynamodb_client=client)
+        bootstrap.install(svc)
+        key, secret = ensure_default_credentials(svc, settings.data_dir)
+        front = Front((host, port), settings.max_body_bytes)
+        stack.callback(front.server_close)
+        where = settings.sqlite_path if settings.backend == "sqlite" else "in-process moto (not persisted)"
+        print(f"progress LRS  http://{host}:{front.server_address[1]}/xapi", flush=True)
+        print(f"  backend   {settings.backend} ({where})", flush=True)
+        print(f"  key       {key}", flush=True)
+        print(f"  secret    {secret}", flush=True)
+        print("  try       curl -u KEY:SECRET -H 'X-Experience-API-Version: 1.0.3' "
+              f"http://{host}:{front.server_address[1]}/xapi/statements", flush=True)
+        print("  Ctrl-C stops.", flush=True)
+        if ready is not None:
+            ready.set()
+        try:
+            front.serve_forever(poll_interval=0.2)
+        except KeyboardInterrupt:
+            pass
+        print("progress LRS stopped.", flush=True)
+
+
+def start_moto(stack: ExitStack, settings: Settings) -> Any:
+    """BACKEND=dynamodb: the DynamoDB adapter against moto, in this process."""
+    os.environ.setdefault("AWS_DEFAULT_REGION", "us-east-1")
+    os.environ.setdefault("AWS_ACCESS_KEY_ID", "local")
+    os.environ.setdefault("AWS_SECRET_ACCESS_KEY", "local")
+    os.environ["AWS_ACCOUNT_ID_ENDPOINT_MODE"] = "disabled"
+    import boto3
+    from moto import mock_aws
+
+    from progress.adapters.dynamodb.table import create_table
+
+    stack.enter_context(mock_aws())
+    client = boto3.client("dynamodb", region_name=os.environ["AWS_DEFAULT_REGION"])
+    create_table(client, settings.table_name)
+    return client
+
+
+def main() -> None:
+    try:
+        settings = Settings.from_env()
+        port = int(os.environ.get("PORT") or 8080)
+    except ValueError as exc:
+        print(f"progress-local: {exc}", file=sys.stderr)
+        raise SystemExit(2) from None
+    host = os.environ.get("HOST") or "127.0.0.1"
+    signal.signal(signal.SIGTERM, lambda *_: (_ for _ in ()).throw(KeyboardInterrupt()))
+    try:
+        serve(settings, host, port)
+    except DomainError as exc:
+        print(f"progress-local: {exc.message}", file=sys.stderr)
+        raise SystemExit(2) from None
+    except OSError as exc:
+        print(f"progress-local: cannot listen on {host}:{port}: {exc.strerror}", file=sys.stderr)
+        raise SystemExit(2) from None
+
+
+if __name__ == "__main__":
+    main()

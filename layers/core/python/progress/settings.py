@@ -1,0 +1,80 @@
+"""Typed settings, read once at cold start; every problem is listed at once (fail fast).
+
+Environment variable names are defined here only; ``infra/`` imports them from this module.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Literal
+
+ENV_BACKEND = "BACKEND"
+ENV_DATA_DIR = "DATA_DIR"
+ENV_TABLE_NAME = "TABLE_NAME"
+ENV_CURSOR_SECRET = "CURSOR_SECRET"
+ENV_MAX_BODY_BYTES = "MAX_BODY_BYTES"
+ENV_MAX_PAGE = "MAX_PAGE"
+ENV_CONSISTENCY_LAG_MS = "CONSISTENCY_LAG_MS"
+ENV_INDEX_SHARDS = "INDEX_SHARDS"
+ENV_AUTHORITY_HOMEPAGE = "AUTHORITY_HOMEPAGE"
+
+
+class SettingsError(ValueError):
+    """Raised at start-up with every invalid setting named."""
+
+
+@dataclass(frozen=True, slots=True)
+class Settings:
+    backend: Literal["sqlite", "dynamodb", "memory"] = "sqlite"
+    data_dir: Path = Path("data")
+    table_name: str = "progress"
+    cursor_secret: str = ""
+    max_body_bytes: int = 10 * 1024 * 1024
+    max_page: int = 1000
+    consistency_lag_ms: int = 0
+    index_shards: int = 4
+    authority_homepage: str = "https://progress.invalid/credentials"
+
+    @property
+    def sqlite_path(self) -> Path:
+        return self.data_dir / "progress.db"
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
+        env = os.environ if env is None else env
+        problems: list[str] = []
+
+        def integer(name: str, default: int, low: int) -> int:
+            raw = env.get(name)
+            if raw is None or raw == "":
+                return default
+            try:
+                value = int(raw)
+            except ValueError:
+                problems.append(f"{name}: expected an integer, got {raw!r}")
+                return default
+            if value < low:
+                problems.append(f"{name}: must be >= {low}, got {value}")
+            return value
+
+        d = cls()
+        backend = env.get(ENV_BACKEND, "sqlite") or "sqlite"
+        if backend not in ("sqlite", "dynamodb", "memory"):
+            problems.append(f"{ENV_BACKEND}: expected sqlite, dynamodb or memory, got {backend!r}")
+        settings = cls(
+            backend=backend,  # type: ignore[arg-type]
+            data_dir=Path(env.get(ENV_DATA_DIR) or "data"),
+            table_name=env.get(ENV_TABLE_NAME) or "progress",
+            cursor_secret=env.get(ENV_CURSOR_SECRET, ""),
+            max_body_bytes=integer(ENV_MAX_BODY_BYTES, d.max_body_bytes, 1024),
+            max_page=integer(ENV_MAX_PAGE, d.max_page, 1),
+            consistency_lag_ms=integer(ENV_CONSISTENCY_LAG_MS, d.consistency_lag_ms, 0),
+            index_shards=integer(ENV_INDEX_SHARDS, d.index_shards, 1),
+            authority_homepage=env.get(ENV_AUTHORITY_HOMEPAGE) or d.authority_homepage,
+        )
+        if problems:
+            raise SettingsError("invalid settings: " + "; ".join(problems))
+        return settings
