@@ -10,6 +10,7 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from progress.bootstrap import services
 from progress.domain.errors import DomainError, InvalidParameter
+from progress.domain.errors import NotFound as DomainNotFound
 from progress.edge.http import CORS_ALLOW_HEADERS, CORS_EXPOSE_HEADERS, XAPI_VERSION
 from progress.edge.xapi import statements as st
 from progress.edge.xapi.api import (
@@ -77,6 +78,12 @@ def get_statements() -> Response:
         content_type, multipart = st.with_attachments(body, statements, held)
         return Response(200, content_type, multipart, headers)
     return json_response(body, headers=headers)
+
+
+@app.not_found
+def not_found(_: Exception) -> Response:
+    path = app.current_event.path
+    return error_response(DomainNotFound(f"{path}: no such xAPI resource"))
 
 
 @app.exception_handler(DomainError)

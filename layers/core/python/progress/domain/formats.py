@@ -27,10 +27,9 @@ def _ids_object(obj: Mapping[str, Any]) -> dict[str, Any]:
         return _ids_agent(obj)
     if kind == "SubStatement":
         return _ids_statement(obj)
-    out = {"id": obj["id"]}
-    if "objectType" in obj:
-        out["objectType"] = obj["objectType"]
-    return out
+    if kind == "StatementRef":
+        return {"objectType": "StatementRef", "id": obj["id"]}
+    return {"id": obj["id"]}  # an Activity is identified by its id alone
 
 
 def _ids_context(context: Mapping[str, Any]) -> dict[str, Any]:

@@ -14,11 +14,11 @@ import json
 import os
 import signal
 import sys
-import threading
 import time
 import uuid
 from collections.abc import Callable
 from contextlib import ExitStack
+from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from types import ModuleType
@@ -33,6 +33,7 @@ from progress.settings import Settings
 
 Handler = Callable[[dict[str, Any], Any], dict[str, Any]]
 DEFAULT_TENANT = "default"
+DRAIN_LIMIT = 256 * 1024 * 1024
 REPO_ROOT = Path(__file__).resolve().parents[5]
 
 
@@ -110,29 +111,40 @@ class RequestHandler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
     server: Front
 
-    def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - stdlib signature
+    def log_message(self, format: str, *args: Any) -> None:
         if os.environ.get("ACCESS_LOG"):
             super().log_message(format, *args)
 
     def _read_body(self) -> bytes | None:
+        """The request body, or None when it exceeds the limit.
+
+        A too-large body is still drained (up to ``DRAIN_LIMIT``) so the client reads our 413
+        instead of a broken pipe.
+        """
+        limit = self.server.max_body
         if self.headers.get("Transfer-Encoding", "").lower() == "chunked":
-            chunks = []
-            total = 0
+            chunks, total = [], 0
             while True:
                 size = int(self.rfile.readline().split(b";")[0].strip() or b"0", 16)
                 if size == 0:
                     self.rfile.readline()
                     break
                 total += size
-                if total > self.server.max_body:
-                    return None
-                chunks.append(self.rfile.read(size))
+                data = self.rfile.read(size)
+                if total <= limit:
+                    chunks.append(data)
                 self.rfile.readline()
-            return b"".join(chunks)
+            return b"".join(chunks) if total <= limit else None
         length = int(self.headers.get("Content-Length") or 0)
-        if length > self.server.max_body:
-            return None
-        return self.rfile.read(length) if length else b""
+        if length <= limit:
+            return self.rfile.read(length) if length else b""
+        remaining = min(length, DRAIN_LIMIT)
+        while remaining > 0:
+            got = self.rfile.read(min(remaining, 1 << 16))
+            if not got:
+                break
+            remaining -= len(got)
+        return None
 
     def _dispatch(self) -> None:
         path = urlsplit(self.path).path
@@ -140,18 +152,34 @@ class RequestHandler(BaseHTTPRequestHandler):
         body = self._read_body()
         if body is None:
             self.close_connection = True
-            self._write(413, {"Content-Type": "application/json"},
-                        json.dumps({"error": {"status": 413, "message":
-                                    f"body: exceeds the limit of {self.server.max_body} bytes"}}
-                                   ).encode())
+            self._write(
+                413,
+                {"Content-Type": "application/json"},
+                json.dumps(
+                    {
+                        "error": {
+                            "status": 413,
+                            "message": f"body: exceeds the limit of {self.server.max_body} bytes",
+                        }
+                    }
+                ).encode(),
+            )
             return
         if route is None:
-            self._write(404, {"Content-Type": "application/json"},
-                        json.dumps({"error": {"status": 404, "message":
-                                    f"{path}: no such resource (the LRS is under /xapi)"}}
-                                   ).encode())
+            self._write(
+                404,
+                {"Content-Type": "application/json"},
+                json.dumps(
+                    {
+                        "error": {
+                            "status": 404,
+                            "message": f"{path}: no such resource (the LRS is under /xapi)",
+                        }
+                    }
+                ).encode(),
+            )
             return
-        headers = {k: v for k, v in self.headers.items()}
+        headers = dict(self.headers.items())
         event = to_event(self.command, self.path, headers, body)
         response = self.server.handlers[route.function](event, LambdaContext(route.function))
         raw = response.get("body") or ""
@@ -166,7 +194,9 @@ class RequestHandler(BaseHTTPRequestHandler):
         for name, value in headers.items():
             if name.lower() not in ("content-length", "connection"):
                 self.send_header(name, value)
-        self.send_header("Content-Length", "0" if self.command == "HEAD" and not data else str(len(data)))
+        self.send_header(
+            "Content-Length", "0" if self.command == "HEAD" and not data else str(len(data))
+        )
         self.end_headers()
         if self.command != "HEAD":
             self.wfile.write(data)
@@ -198,31 +228,65 @@ def ensure_default_credentials(svc: bootstrap.Services, data_dir: Path) -> tuple
     return credential.key, secret
 
 
-def serve(settings: Settings, host: str, port: int, ready: threading.Event | None = None) -> None:
-    with ExitStack() as stack:
-        client = None
-        if settings.backend == "dynamodb":
-            client = start_moto(stack, settings)
+@dataclass
+class Running:
+    """A started local LRS: the HTTP front plus what must be closed when it stops."""
+
+    front: Front
+    services: bootstrap.Services
+    key: str
+    secret: str
+    stack: ExitStack
+
+    @property
+    def url(self) -> str:
+        host, port = self.front.server_address[:2]
+        return f"http://{host}:{port}/xapi"
+
+    def close(self) -> None:
+        self.front.shutdown()
+        self.stack.close()
+        bootstrap.install(None)
+
+
+def start(settings: Settings, host: str, port: int) -> Running:
+    """Build the services exactly as a Lambda container would, and bind the HTTP front."""
+    stack = ExitStack()
+    try:
+        client = start_moto(stack, settings) if settings.backend == "dynamodb" else None
         svc = bootstrap.build(settings, dynamodb_client=client)
         bootstrap.install(svc)
         key, secret = ensure_default_credentials(svc, settings.data_dir)
         front = Front((host, port), settings.max_body_bytes)
         stack.callback(front.server_close)
-        where = settings.sqlite_path if settings.backend == "sqlite" else "in-process moto (not persisted)"
-        print(f"progress LRS  http://{host}:{front.server_address[1]}/xapi", flush=True)
-        print(f"  backend   {settings.backend} ({where})", flush=True)
-        print(f"  key       {key}", flush=True)
-        print(f"  secret    {secret}", flush=True)
-        print("  try       curl -u KEY:SECRET -H 'X-Experience-API-Version: 1.0.3' "
-              f"http://{host}:{front.server_address[1]}/xapi/statements", flush=True)
-        print("  Ctrl-C stops.", flush=True)
-        if ready is not None:
-            ready.set()
-        try:
-            front.serve_forever(poll_interval=0.2)
-        except KeyboardInterrupt:
-            pass
-        print("progress LRS stopped.", flush=True)
+    except BaseException:
+        stack.close()
+        raise
+    return Running(front, svc, key, secret, stack)
+
+
+def serve(settings: Settings, host: str, port: int) -> None:
+    running = start(settings, host, port)
+    where = (
+        settings.sqlite_path if settings.backend == "sqlite" else "in-process moto (not persisted)"
+    )
+    print(f"progress LRS  {running.url}", flush=True)
+    print(f"  backend   {settings.backend} ({where})", flush=True)
+    print(f"  key       {running.key}", flush=True)
+    print(f"  secret    {running.secret}", flush=True)
+    print(
+        f"  try       curl -u {running.key}:{running.secret}"
+        f" -H 'X-Experience-API-Version: 1.0.3' {running.url}/statements",
+        flush=True,
+    )
+    print("  Ctrl-C stops.", flush=True)
+    try:
+        running.front.serve_forever(poll_interval=0.2)
+    except KeyboardInterrupt:
+        pass
+    finally:
+        running.stack.close()
+    print("progress LRS stopped.", flush=True)
 
 
 def start_moto(stack: ExitStack, settings: Settings) -> Any:

@@ -8,7 +8,7 @@ from typing import Any
 
 import orjson
 
-from progress.domain.errors import BadRequest, InvalidParameter, UnsupportedMediaType
+from progress.domain.errors import BadRequest, InvalidParameter
 from progress.domain.formats import canonical_format, ids_format, parse_accept_language
 from progress.domain.statements import (
     K_ACTIVITY,
@@ -90,7 +90,8 @@ def parse_statements_body(request: Request, put_id: str | None = None) -> Statem
             "Content-Type: a form-urlencoded request needs the alternate syntax (?method=...)"
         )
     else:
-        raise UnsupportedMediaType(
+        # XAPI-00127 / C§3.2 ERR-003: the spec asks for 400 here, not 415.
+        raise BadRequest(
             f"Content-Type: {ctype or 'missing'}; Statements are sent as {JSON} or {MULTIPART}"
         )
     if not raw.strip():

@@ -1,0 +1,127 @@
+"""`progress-admin`: tenants, credentials and storage migrations, for the configured backend.
+
+    progress-admin tenant create acme --name "ACME Corp"
+    progress-admin credential create acme --scopes "statements/write statements/read/mine"
+    progress-admin credential list acme
+    progress-admin migrate [--to N]          # SQLite schema (DATA_DIR)
+    progress-admin backfill [--to N]         # DynamoDB item format (TABLE_NAME)
+
+Settings come from the same environment as the service (BACKEND, DATA_DIR, TABLE_NAME, ...).
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Sequence
+
+from progress.domain.errors import DomainError
+from progress.domain.tenancy import parse_scopes
+from progress.settings import Settings, SettingsError
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="progress-admin", description=__doc__.split("\n")[0])
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    tenant = sub.add_parser("tenant", help="manage tenants").add_subparsers(
+        dest="action", required=True
+    )
+    create = tenant.add_parser("create", help="create a tenant (no-op if it exists)")
+    create.add_argument("tenant_id")
+    create.add_argument("--name")
+
+    cred = sub.add_parser("credential", help="manage Basic credentials").add_subparsers(
+        dest="action", required=True
+    )
+    ccreate = cred.add_parser("create", help="create a credential; prints the secret once")
+    ccreate.add_argument("tenant_id")
+    ccreate.add_argument("--scopes", default="all", help='e.g. "statements/write state"')
+    ccreate.add_argument("--label", default="api")
+    ccreate.add_argument("--key", help="choose the key (default: random)")
+    ccreate.add_argument("--secret", help="choose the secret (default: random)")
+    clist = cred.add_parser("list", help="list a tenant's credentials (never secrets)")
+    clist.add_argument("tenant_id")
+
+    migrate = sub.add_parser("migrate", help="move the SQLite schema up or down")
+    migrate.add_argument("--to", type=int, default=None, help="target version (default latest)")
+
+    backfill = sub.add_parser("backfill", help="rewrite DynamoDB items to an item-format version")
+    backfill.add_argument("--to", type=int, default=None, help="target version (default latest)")
+    return parser
+
+
+def run(argv: Sequence[str], settings: Settings) -> int:
+    args = _parser().parse_args(argv)
+    if args.command == "migrate":
+        return _migrate(settings, args.to)
+    if args.command == "backfill":
+        return _backfill(settings, args.to)
+    from progress.bootstrap import build
+
+    svc = build(settings)
+    if args.command == "tenant":
+        tenant = svc.tenants.create_tenant(args.tenant_id, args.name)
+        print(f"tenant {tenant.id} ({tenant.name}) created {tenant.created}")
+    elif args.action == "create":
+        credential, secret = svc.tenants.create_credential(
+            args.tenant_id,
+            parse_scopes(args.scopes),
+            label=args.label,
+            key=args.key,
+            secret=args.secret,
+        )
+        print(f"tenant  {credential.tenant_id}")
+        print(f"key     {credential.key}")
+        print(f"secret  {secret}    (shown once; stored hashed)")
+        print(f"scopes  {' '.join(sorted(credential.scopes))}")
+    else:
+        for c in svc.tenant_store.list_credentials(args.tenant_id):
+            print(f"{c.key}\t{c.label}\t{' '.join(sorted(c.scopes))}\t{c.created}")
+    return 0
+
+
+def _migrate(settings: Settings, target: int | None) -> int:
+    if settings.backend != "sqlite":
+        print("migrate: BACKEND must be sqlite (use backfill for dynamodb)", file=sys.stderr)
+        return 2
+    from progress.adapters.sqlite import LATEST, Database, migrate, schema_version
+
+    db = Database(settings.sqlite_path, auto_migrate=False)
+    before = schema_version(db.conn)
+    after = migrate(db.conn, LATEST if target is None else target, progress=print)
+    print(f"{settings.sqlite_path}: schema version {before} -> {after}")
+    return 0
+
+
+def _backfill(settings: Settings, target: int | None) -> int:
+    if settings.backend != "dynamodb":
+        print("backfill: BACKEND must be dynamodb (use migrate for sqlite)", file=sys.stderr)
+        return 2
+    import boto3
+
+    from progress.adapters.dynamodb import migrations
+
+    client = boto3.client("dynamodb")
+    version = migrations.LATEST if target is None else target
+    migrations.backfill(
+        client, settings.table_name, target_version=version, progress=lambda m: print(m)
+    )
+    return 0
+
+
+def main(argv: Sequence[str] | None = None) -> None:
+    try:
+        settings = Settings.from_env()
+        code = run(sys.argv[1:] if argv is None else argv, settings)
+    except (DomainError, SettingsError) as exc:
+        print(f"progress-admin: {getattr(exc, 'message', exc)}", file=sys.stderr)
+        code = 2
+    except ValueError as exc:
+        print(f"progress-admin: {exc}", file=sys.stderr)
+        code = 2
+    raise SystemExit(code)
+
+
+if __name__ == "__main__":
+    main()
