@@ -80,7 +80,9 @@ def launch(data_dir: Path, **env: str) -> Server:
     url = re.search(r"(http://\S+/xapi)", banner)
     key = re.search(r"key\s+(\S+)", banner)
     secret = re.search(r"secret\s+(\S+)", banner)
-    assert url and key and secret, banner
+    assert url, banner
+    assert key, banner
+    assert secret, banner
     return Server(proc, url.group(1), key.group(1), secret.group(1), banner)
 
 
@@ -214,7 +216,10 @@ def test_unknown_paths_and_huge_bodies_are_4xx_not_5xx(server: Server) -> None:
 def test_data_and_credentials_survive_a_restart_and_ctrl_c_stops_cleanly(tmp_path: Path) -> None:
     first = launch(tmp_path / "data")
     status, _, body = first.call(
-        "POST", "/statements", json.dumps(statement()).encode(), {"Content-Type": "application/json"}
+        "POST",
+        "/statements",
+        json.dumps(statement()).encode(),
+        {"Content-Type": "application/json"},
     )
     assert status == 200
     (sid,) = json.loads(body)

@@ -103,7 +103,7 @@ def _backfill(settings: Settings, target: int | None) -> int:
     from progress.adapters.dynamodb import migrations
 
     client = boto3.client("dynamodb")
-    version = migrations.LATEST if target is None else target
+    version = migrations.CURRENT_VERSION if target is None else target
     migrations.backfill(
         client, settings.table_name, target_version=version, progress=lambda m: print(m)
     )

@@ -138,7 +138,7 @@ class Database:
 
     @contextmanager
     def write(self) -> Iterator[sqlite3.Connection]:
-        """A write transaction; BEGIN IMMEDIATE takes the write lock up front (no upgrade deadlock)."""
+        """A write transaction; BEGIN IMMEDIATE takes the write lock first (no upgrade deadlock)."""
         conn = self.conn
         conn.execute("BEGIN IMMEDIATE")
         try:
@@ -184,8 +184,8 @@ class SqliteStatementStore:
         attachments: Sequence[Attachment],
     ) -> None:
         ids = [r.id for r in batch]
-        rows = []
-        index_rows = []
+        rows: list[tuple[Any, ...]] = []
+        index_rows: list[tuple[str, int, int, str]] = []
         for rec in batch:
             groups = key_groups.get(rec.id, (rec.keys,))
             rows.append(
@@ -206,7 +206,8 @@ class SqliteStatementStore:
             dup = [
                 r[0]
                 for r in conn.execute(
-                    f"SELECT id FROM statements WHERE tenant = ? AND id IN ({_placeholders(len(ids))})",  # noqa: S608 - placeholders only
+                    "SELECT id FROM statements WHERE tenant = ? AND id IN"  # noqa: S608 - placeholders
+                    f" ({_placeholders(len(ids))})",
                     (tenant, *ids),
                 )
             ]
@@ -224,7 +225,8 @@ class SqliteStatementStore:
         if not ids:
             return {}
         cur = self._db.conn.execute(
-            f"{_SELECT} FROM statements s WHERE s.tenant = ? AND s.id IN ({_placeholders(len(ids))})",  # noqa: S608
+            f"{_SELECT} FROM statements s WHERE s.tenant = ?"
+            f" AND s.id IN ({_placeholders(len(ids))})",
             (tenant, *ids),
         )
         return {row[0]: _row(row) for row in cur}
@@ -261,10 +263,7 @@ class SqliteStatementStore:
             )
             conn.executemany(
                 "INSERT OR IGNORE INTO statement_index VALUES (?,?,?,?)",
-                [
-                    (tenant, key_hash(k), stored_us, statement_id)
-                    for k in frozenset().union(*new)
-                ],
+                [(tenant, key_hash(k), stored_us, statement_id) for k in frozenset().union(*new)],
             )
 
     def scan(
@@ -288,7 +287,7 @@ class SqliteStatementStore:
             args += [after.stored_us, after.statement_id]
         order = "ASC" if query.ascending else "DESC"
         sql = (
-            f"{_SELECT} FROM statement_index i JOIN statements s"  # noqa: S608 - no user text
+            f"{_SELECT} FROM statement_index i JOIN statements s"
             f" ON s.tenant = i.tenant AND s.id = i.id WHERE {' AND '.join(where)}"
             f" ORDER BY i.stored_us {order}, i.id {order} LIMIT ?"
         )
@@ -344,7 +343,8 @@ class SqliteTenantStore:
 
     def get_credential(self, key: str) -> Credential | None:
         row = self._db.conn.execute(
-            "SELECT key, tenant, secret_hash, scopes, label, created FROM credentials WHERE key = ?",
+            "SELECT key, tenant, secret_hash, scopes, label, created FROM credentials"
+            " WHERE key = ?",
             (key,),
         ).fetchone()
         return _credential(row) if row else None

@@ -245,8 +245,7 @@ class StatementService:
         if not principal.may_read_all_statements():
             # statements/read/mine: only what this credential is the authority of.
             query = StatementQuery(
-                required=query.required
-                | {f"{K_RAGENT}:{agent_key(principal.authority)}"},
+                required=query.required | {f"{K_RAGENT}:{agent_key(principal.authority)}"},
                 since_us=query.since_us,
                 until_us=query.until_us,
                 ascending=query.ascending,

@@ -36,7 +36,7 @@ class NotFound(DomainError):
 
 
 class Conflict(DomainError):
-    """The request conflicts with stored data, e.g. a different Statement under an existing id (409)."""
+    """The request conflicts with stored data, e.g. another Statement under a stored id (409)."""
 
 
 class PreconditionFailed(DomainError):

@@ -50,7 +50,7 @@ def agent_key(agent: Mapping[str, Any]) -> str | None:
 
 
 def _agent_keys(obj: Mapping[str, Any]) -> Iterator[str]:
-    """The IFIs an Agent/Group matches on: its own and, for a Group, its members' (C§2.1.3 agent)."""
+    """The IFIs an Agent/Group matches on: its own, and a Group's members' (C§2.1.3 agent)."""
     own = agent_key(obj)
     if own is not None:
         yield own
@@ -79,7 +79,7 @@ def _context_activity_ids(context: Mapping[str, Any]) -> Iterator[str]:
 
 
 def index_keys(statement: Mapping[str, Any]) -> frozenset[str]:
-    """Every index key a Statement is findable under (its own: StatementRef targets add theirs later).
+    """Every index key a Statement is findable under (its own; ref targets add theirs later).
 
     The ``related_*`` kinds are supersets of the plain kinds, so one index answers each query form
     (SAPI-024..029). Keys of a SubStatement object count for the related kinds only.

@@ -1,4 +1,7 @@
-"""Tenants, credentials and xAPI scopes (C§4.2). A credential belongs to exactly one tenant (TEN-002)."""
+"""Tenants, credentials and xAPI scopes (C§4.2).
+
+A credential belongs to exactly one tenant (TEN-002).
+"""
 
 from __future__ import annotations
 

@@ -19,5 +19,5 @@ STATUS: dict[type[e.DomainError], int] = {
 def status_of(exc: e.DomainError) -> int:
     for cls in type(exc).__mro__:
         if cls in STATUS:
-            return STATUS[cls]  # type: ignore[index]
+            return STATUS[cls]
     return 500

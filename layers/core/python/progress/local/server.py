@@ -241,7 +241,7 @@ class Running:
     @property
     def url(self) -> str:
         host, port = self.front.server_address[:2]
-        return f"http://{host}:{port}/xapi"
+        return f"http://{host!s}:{port}/xapi"
 
     def close(self) -> None:
         self.front.shutdown()

@@ -36,14 +36,14 @@ def xapi_request(event: dict[str, Any]) -> tuple[Request, Principal]:
 
 def json_response(
     body: bytes, status: int = 200, headers: dict[str, str] | None = None
-) -> Response:
+) -> Response[str]:
     """A JSON response; Powertools wants JSON bodies as text (bytes would be re-serialized)."""
     return Response(
         status_code=status, content_type=JSON_TYPE, body=body.decode(), headers=headers or {}
     )
 
 
-def error_response(exc: DomainError) -> Response:
+def error_response(exc: DomainError) -> Response[str]:
     status = status_of(exc)
     headers = {"WWW-Authenticate": 'Basic realm="xAPI"'} if status == 401 else {}
     return json_response(
@@ -51,7 +51,7 @@ def error_response(exc: DomainError) -> Response:
     )
 
 
-def unexpected_response(exc: Exception) -> Response:
+def unexpected_response(exc: Exception) -> Response[str]:
     logger.exception("unhandled error", extra={"error_type": type(exc).__name__})
     return json_response(
         orjson.dumps({"error": {"status": 500, "message": "internal error; it has been logged"}}),
