@@ -201,3 +201,34 @@ def test_a_tenant_never_sees_another_tenants_statements_under_the_same_ids(
     assert scan_ids(store, T2, "v:http://example.com/verbs/a-only") == []
     assert scan_ids(store, T1, "v:http://example.com/verbs/a-only") == [a.id for a in in_a][::-1]
     assert store.get(T2, [in_a[0].id])[in_a[0].id].body == in_b[0].body
+
+
+def test_a_resent_batch_repairs_index_items_lost_in_a_crash(dynamo: DynamoDBClient) -> None:
+    """The Statement transaction committed but the index writes did not (process killed in
+    between). The client, having seen no 200, resends: the LRS answers 200 and the Statements
+    become findable again."""
+    from progress.app.clock import MonotonicClock
+    from progress.app.statements import StatementService
+    from progress.domain.tenancy import Principal
+
+    store = DynamoStatementStore(dynamo, TABLE)
+    service = StatementService(store, MonotonicClock())
+    who = Principal("acme", "k", frozenset({Scope.ALL}), "app", "http://lrs/c")
+    batch = [
+        {
+            "id": str(uuid.uuid4()),
+            "actor": {"mbox": "mailto:offline@example.com"},
+            "verb": {"id": "http://adlnet.gov/expapi/verbs/attempted"},
+            "object": {"id": f"http://example.com/a/{i}"},
+        }
+        for i in range(3)
+    ]
+    service.store(who, batch)
+    th = tenant_hash("acme")
+    lost = [i for i in raw_items(dynamo) if "#X#" in i["pk"]["S"] and i["pk"]["S"].startswith(th)]
+    assert lost
+    for item in lost:
+        dynamo.delete_item(TableName=TABLE, Key={"pk": item["pk"], "sk": item["sk"]})
+    assert scan_ids(store, "acme") == []
+    assert service.store(who, batch).ids == [s["id"] for s in batch]
+    assert sorted(scan_ids(store, "acme")) == sorted(s["id"] for s in batch)

@@ -80,6 +80,9 @@ class MemoryStatementStore:
                 if self._refs.get((tenant, sid))
             }
 
+    def reindex(self, tenant: str, statements: Collection[StoredStatement]) -> None:
+        """Nothing to repair: ``insert`` writes Statements and index entries together."""
+
     def inherit(self, tenant: str, statement_id: str, groups: Sequence[frozenset[str]]) -> None:
         with self._lock:
             row = self._rows[(tenant, statement_id)]

@@ -244,6 +244,9 @@ class SqliteStatementStore:
             out.setdefault(ref, []).append(sid)
         return out
 
+    def reindex(self, tenant: str, statements: Collection[StoredStatement]) -> None:
+        """Nothing to repair: index rows commit in the same transaction as the Statements."""
+
     def inherit(self, tenant: str, statement_id: str, groups: Sequence[frozenset[str]]) -> None:
         with self._db.write() as conn:
             row = conn.execute(

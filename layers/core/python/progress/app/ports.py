@@ -53,6 +53,13 @@ class StatementStore(Protocol):
         """For each id, the stored Statements whose object is a StatementRef to it."""
         ...
 
+    def reindex(self, tenant: str, statements: Collection[StoredStatement]) -> None:
+        """Ensure stored Statements are findable under all their key groups (idempotent).
+
+        Called when a client resends Statements the store already holds: where index entries
+        are written apart from the Statement (DynamoDB), this repairs a crash in between."""
+        ...
+
     def inherit(self, tenant: str, statement_id: str, groups: Sequence[frozenset[str]]) -> None:
         """Make a stored Statement findable under extra key groups (a late-arriving ref target)."""
         ...

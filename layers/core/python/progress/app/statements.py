@@ -5,7 +5,7 @@ from __future__ import annotations
 import threading
 import uuid
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -76,12 +76,14 @@ class StatementService:
         *,
         max_page: int = 1000,
         consistency_lag_us: int = 0,
+        on_stored: Callable[[Principal, Sequence[dict[str, Any]]], None] | None = None,
     ) -> None:
         self._store = store
         self._clock = clock
         self._max_page = max_page
         self._lag_us = consistency_lag_us
         self._inflight = InFlight()
+        self._on_stored = on_stored  # e.g. ActivityService.record (canonical definitions)
 
     # ------------------------------------------------------------------------------ writes
 
@@ -142,6 +144,8 @@ class StatementService:
         finally:
             for rec in records:
                 self._inflight.end(rec.stored_us)
+        if self._on_stored is not None:
+            self._on_stored(principal, statements)
         return StoreResult([r.id for r in records], first_us)
 
     def _insert(
@@ -169,6 +173,7 @@ class StatementService:
                         raise Conflict(
                             f"statement {sid} already exists with different content"
                         ) from None
+                self._store.reindex(tenant, list(existing.values()))
                 pending = [r for r in pending if r.id not in existing]
         else:  # pragma: no cover - needs a store that keeps inventing duplicates
             raise Conflict("statement ids kept colliding; retry the request")

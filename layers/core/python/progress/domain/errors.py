@@ -47,5 +47,9 @@ class PayloadTooLarge(DomainError):
     """A body, Statement, batch or attachment exceeds the configured limit (413)."""
 
 
+class ServiceUnavailable(DomainError):
+    """Storage is throttled or contended; the client should retry shortly (503)."""
+
+
 class UnsupportedMediaType(DomainError):
     """The Content-Type is not one this resource accepts (415)."""

@@ -37,7 +37,7 @@ from progress.adapters.dynamodb.table import (
     statement_pk,
 )
 from progress.app.ports import DuplicateIds
-from progress.domain.errors import Conflict, NotFound, PayloadTooLarge
+from progress.domain.errors import NotFound, PayloadTooLarge, ServiceUnavailable
 from progress.domain.statements import (
     Attachment,
     NewStatement,
@@ -224,12 +224,23 @@ class DynamoStatementStore:
                 backoff(attempt)
             else:
                 return []
-        raise Conflict("concurrent writes to the same Statements kept colliding; retry")
+        raise ServiceUnavailable("concurrent writes to the same Statements kept colliding; retry")
 
     def _existing(self, th: str, ids: Sequence[str]) -> set[str]:
         keys = [key_of(statement_pk(th, sid), STATEMENT_SK) for sid in ids]
         prefix = len(statement_pk(th, ""))
         return {i["pk"]["S"][prefix:] for i in batch_get(self._client, self._table, keys, ("pk",))}
+
+    def reindex(self, tenant: str, statements: Collection[StoredStatement]) -> None:
+        """Re-put the index items of stored Statements (idempotent). Repairs a crash between
+        the Statement transaction and the index writes when the client resends the batch."""
+        th = tenant_hash(tenant)
+        puts = [
+            ix
+            for s in statements
+            for ix in index_items(th, s.id, s.stored_us, s.key_groups, self._shards)
+        ]
+        batch_write(self._client, self._table, puts)
 
     def inherit(self, tenant: str, statement_id: str, groups: Sequence[frozenset[str]]) -> None:
         """Append the groups not yet present, conditional on ``groups`` being what was read."""
@@ -271,7 +282,9 @@ class DynamoStatementStore:
             puts = index_items(th, statement_id, stored_us, new, self._shards)
             batch_write(self._client, self._table, puts)
             return
-        raise Conflict(f"statement {statement_id} kept changing while inheriting keys; retry")
+        raise ServiceUnavailable(
+            f"statement {statement_id} kept changing while inheriting keys; retry"
+        )
 
     def _put_attachments(self, th: str, attachments: Sequence[Attachment]) -> None:
         """Content-addressed, so idempotent. Parts first, the head last: a head means complete."""

@@ -14,6 +14,8 @@ import zlib
 from collections.abc import Iterable, Sequence
 from typing import TYPE_CHECKING, Final
 
+from progress.domain.errors import ServiceUnavailable
+
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
     from mypy_boto3_dynamodb.type_defs import (
@@ -126,7 +128,9 @@ def batch_write(client: DynamoDBClient, table: str, puts: Sequence[Item]) -> Non
                 break
             backoff(attempt)
         else:
-            raise RuntimeError(f"{len(pending)} item(s) still unprocessed after retries")
+            raise ServiceUnavailable(
+                f"DynamoDB throttled: {len(pending)} item(s) still unprocessed after retries"
+            )
 
 
 def batch_get(

@@ -46,6 +46,8 @@ def json_response(
 def error_response(exc: DomainError) -> Response[str]:
     status = status_of(exc)
     headers = {"WWW-Authenticate": 'Basic realm="xAPI"'} if status == 401 else {}
+    if status == 503:
+        headers["Retry-After"] = "1"
     return json_response(
         orjson.dumps({"error": {"status": status, "message": exc.message}}), status, headers
     )
