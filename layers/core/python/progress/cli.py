@@ -104,10 +104,24 @@ def _backfill(settings: Settings, target: int | None) -> int:
 
     client = boto3.client("dynamodb")
     version = migrations.CURRENT_VERSION if target is None else target
-    migrations.backfill(
-        client, settings.table_name, target_version=version, progress=lambda m: print(m)
+
+    def show(stats: migrations.BackfillStats) -> None:
+        print(
+            f"\rscanned {stats.scanned}  migrated {stats.migrated}"
+            f"  index items {stats.index_items}  conflicts {stats.conflicts}",
+            end="",
+            flush=True,
+        )
+
+    stats = migrations.backfill(
+        client,
+        settings.table_name,
+        target_version=version,
+        index_shards=settings.index_shards,
+        progress=show,
     )
-    return 0
+    print(f"\n{settings.table_name}: items at format version {version}; {stats.conflicts} left")
+    return 0 if stats.conflicts == 0 else 1
 
 
 def main(argv: Sequence[str] | None = None) -> None:
