@@ -98,15 +98,15 @@ def rewrite_alternate_syntax(event: dict[str, Any], max_bytes: int) -> dict[str,
         raise InvalidParameter(f"method: must be one of GET, PUT, POST, DELETE, got {method!r}")
     headers = dict(event.get("headers") or {})
     if media_type(header(headers, "Content-Type")) != FORM_TYPE:
-        raise BadRequest(
-            f"Content-Type: the alternate request syntax requires {FORM_TYPE}"
-        )
+        raise BadRequest(f"Content-Type: the alternate request syntax requires {FORM_TYPE}")
     raw = event_body(event, max_bytes)
     try:
         form = parse_qs(raw.decode("utf-8"), keep_blank_values=True, strict_parsing=False)
     except UnicodeDecodeError:
         raise BadRequest("body: the form is not UTF-8") from None
-    new_headers = {k: v for k, v in headers.items() if k.lower() not in ("content-type", "content-length")}
+    new_headers = {
+        k: v for k, v in headers.items() if k.lower() not in ("content-type", "content-length")
+    }
     params: dict[str, str] = {}
     content: str | None = None
     for name, values in form.items():

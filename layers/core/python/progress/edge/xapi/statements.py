@@ -196,7 +196,9 @@ def parse_get(params: Mapping[str, str], cursors: CursorCodec) -> SingleGet | Qu
         sid = params[name]
         if not is_uuid(sid):
             raise InvalidParameter(f"{name}: {sid!r} is not a UUID")
-        return SingleGet(sid.lower(), voided, _format_param(params), _bool_param(params, "attachments"))
+        return SingleGet(
+            sid.lower(), voided, _format_param(params), _bool_param(params, "attachments")
+        )
     unknown = sorted(set(params) - QUERY_PARAMS)
     if unknown:
         raise InvalidParameter(f"{', '.join(unknown)}: unknown parameter(s) for GET statements")
@@ -281,7 +283,9 @@ def with_attachments(
             if sha in held and sha not in seen:
                 seen.add(sha)
                 att = held[sha]
-                wanted.append(AttachmentPart(sha2=sha, content_type=att.content_type, data=att.data))
+                wanted.append(
+                    AttachmentPart(sha2=sha, content_type=att.content_type, data=att.data)
+                )
     return render_multipart_mixed(json_body, wanted)
 
 
