@@ -148,3 +148,23 @@ def document_store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[A
 @pytest.fixture(params=sorted(ACTIVITY_STORES))
 def activity_store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Any]:
     yield from ACTIVITY_STORES[request.param](tmp_path)
+
+
+@pytest.fixture
+def atomic_requests(monkeypatch: pytest.MonkeyPatch) -> None:
+    """DynamoDB applies each request atomically; moto, in-process, takes no lock, so two threads
+    can interleave inside one conditional PutItem or UpdateItem. Serialising moto's request
+    handling gives the real service's guarantee back; races between an adapter's own requests
+    (read, then conditional write) remain. Race tests use this."""
+    import threading
+
+    from moto.core.botocore_stubber import BotocoreStubber
+
+    lock = threading.Lock()
+    process = BotocoreStubber.process_request
+
+    def one_at_a_time(self: BotocoreStubber, request: Any) -> Any:
+        with lock:
+            return process(self, request)
+
+    monkeypatch.setattr(BotocoreStubber, "process_request", one_at_a_time)

@@ -1,4 +1,5 @@
-"""xAPI 1.0.3 resources: /xapi/about and /xapi/statements (API Gateway REST proxy -> Lambda)."""
+"""xAPI 1.0.3 resources: /xapi/about, /statements, the document resources, /activities and /agents
+(API Gateway REST proxy -> Lambda)."""
 
 from __future__ import annotations
 
@@ -8,10 +9,12 @@ import orjson
 from aws_lambda_powertools.event_handler import APIGatewayRestResolver, CORSConfig, Response
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
+from progress.app.documents import agent_person
 from progress.bootstrap import services
 from progress.domain.errors import DomainError, InvalidParameter
 from progress.domain.errors import NotFound as DomainNotFound
 from progress.edge.http import CORS_ALLOW_HEADERS, CORS_EXPOSE_HEADERS, XAPI_VERSION
+from progress.edge.xapi import documents as docs
 from progress.edge.xapi import statements as st
 from progress.edge.xapi.api import (
     error_response,
@@ -70,7 +73,9 @@ def get_statements() -> Response:
         body, statements = st.render_statement(found, wanted.format, langs), [found]
     else:
         page = svc.statements.query(principal, wanted.query, wanted.after)
-        more = "" if page.next is None else st.more_url(request.path, svc.cursors, wanted, page.next)
+        more = (
+            "" if page.next is None else st.more_url(request.path, svc.cursors, wanted, page.next)
+        )
         body, statements = st.render_result(page, more, wanted.format, langs), page.statements
     headers = st.last_modified(statements)
     if wanted.attachments:
@@ -78,6 +83,76 @@ def get_statements() -> Response:
         content_type, multipart = st.with_attachments(body, statements, held)
         return Response(200, content_type, multipart, headers)
     return json_response(body, headers=headers)
+
+
+# ---------------------------------------------------------------------------------------------
+# Document resources (C§2.2-2.3, C§2.6-2.7, concurrency C§3.1), /activities (C§2.5) and
+# /agents (C§2.4). Parsing lives in progress.edge.xapi.documents, rules in progress.app.documents.
+
+
+@app.route("/activities/state", method=["GET", "HEAD"])
+@app.route("/activities/profile", method=["GET", "HEAD"])
+@app.route("/agents/profile", method=["GET", "HEAD"])
+def get_document() -> Response[str] | Response[bytes]:
+    request, principal = xapi_request(app.current_event.raw_event)
+    target = docs.parse_target(request)
+    if isinstance(target, docs.Many):
+        ids, newest = services().documents.ids(principal, target.scope, target.since_us)
+        return docs.json_resource(ids, newest)
+    return docs.document_response(services().documents.get(principal, target))
+
+
+@app.put("/activities/state")
+@app.put("/activities/profile")
+@app.put("/agents/profile")
+def put_document() -> Response[None]:
+    request, principal = xapi_request(app.current_event.raw_event)
+    key = docs.parse_key(request)
+    content_type = request.header("Content-Type")
+    services().documents.put(principal, key, request.body, content_type, docs.precondition(request))
+    return Response(status_code=204)
+
+
+@app.post("/activities/state")
+@app.post("/activities/profile")
+@app.post("/agents/profile")
+def post_document() -> Response[None]:
+    request, principal = xapi_request(app.current_event.raw_event)
+    key = docs.parse_key(request)
+    content_type = request.header("Content-Type")
+    services().documents.post(
+        principal, key, request.body, content_type, docs.precondition(request)
+    )
+    return Response(status_code=204)
+
+
+@app.delete("/activities/state")
+@app.delete("/activities/profile")
+@app.delete("/agents/profile")
+def delete_document() -> Response[None]:
+    request, principal = xapi_request(app.current_event.raw_event)
+    target = docs.parse_target(request)
+    if isinstance(target, docs.Many):
+        services().documents.delete_all(principal, target.scope)
+    else:
+        services().documents.delete(principal, target, docs.precondition(request))
+    return Response(status_code=204)
+
+
+@app.route("/activities", method=["GET", "HEAD"])
+def get_activity() -> Response[str]:
+    request, principal = xapi_request(app.current_event.raw_event)
+    activity_id = docs.parse_activity_id(request)
+    return docs.json_resource(services().activities.get(principal, activity_id))
+
+
+@app.route("/agents", method=["GET", "HEAD"])
+def get_agent() -> Response[str]:
+    request, _ = xapi_request(app.current_event.raw_event)
+    return docs.json_resource(agent_person(docs.parse_person_agent(request)))
+
+
+# ---------------------------------------------------------------------------------------------
 
 
 @app.not_found

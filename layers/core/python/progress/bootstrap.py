@@ -14,7 +14,8 @@ from typing import Any
 
 from progress.app.auth import Authenticator
 from progress.app.clock import MonotonicClock
-from progress.app.ports import StatementStore, TenantStore
+from progress.app.documents import ActivityService, DocumentService
+from progress.app.ports import ActivityStore, DocumentStore, StatementStore, TenantStore
 from progress.app.statements import StatementService
 from progress.app.tenants import TenantAdmin
 from progress.edge.xapi.cursor import CursorCodec
@@ -30,6 +31,10 @@ class Services:
     cursors: CursorCodec
     statement_store: StatementStore
     tenant_store: TenantStore
+    documents: DocumentService
+    activities: ActivityService
+    document_store: DocumentStore
+    activity_store: ActivityStore
 
 
 def _cursor_key(settings: Settings) -> bytes:
@@ -49,12 +54,22 @@ def _cursor_key(settings: Settings) -> bytes:
 def build(settings: Settings, *, dynamodb_client: Any | None = None) -> Services:
     statement_store: StatementStore
     tenant_store: TenantStore
+    document_store: DocumentStore
+    activity_store: ActivityStore
     if settings.backend == "sqlite":
-        from progress.adapters.sqlite import Database, SqliteStatementStore, SqliteTenantStore
+        from progress.adapters.sqlite import (
+            Database,
+            SqliteActivityStore,
+            SqliteDocumentStore,
+            SqliteStatementStore,
+            SqliteTenantStore,
+        )
 
         db = Database(settings.sqlite_path)
         statement_store, tenant_store = SqliteStatementStore(db), SqliteTenantStore(db)
+        document_store, activity_store = SqliteDocumentStore(db), SqliteActivityStore(db)
     elif settings.backend == "dynamodb":
+        from progress.adapters.dynamodb.documents import DynamoActivityStore, DynamoDocumentStore
         from progress.adapters.dynamodb.statements import DynamoStatementStore
         from progress.adapters.dynamodb.tenants import DynamoTenantStore
 
@@ -66,15 +81,26 @@ def build(settings: Settings, *, dynamodb_client: Any | None = None) -> Services
             dynamodb_client, settings.table_name, index_shards=settings.index_shards
         )
         tenant_store = DynamoTenantStore(dynamodb_client, settings.table_name)
+        document_store = DynamoDocumentStore(dynamodb_client, settings.table_name)
+        activity_store = DynamoActivityStore(dynamodb_client, settings.table_name)
     else:
-        from progress.adapters.memory import MemoryStatementStore, MemoryTenantStore
+        from progress.adapters.memory import (
+            MemoryActivityStore,
+            MemoryDocumentStore,
+            MemoryStatementStore,
+            MemoryTenantStore,
+        )
 
         statement_store, tenant_store = MemoryStatementStore(), MemoryTenantStore()
+        document_store, activity_store = MemoryDocumentStore(), MemoryActivityStore()
+    clock = MonotonicClock()
+    activities = ActivityService(activity_store)
     statements = StatementService(
         statement_store,
-        MonotonicClock(),
+        clock,
         max_page=settings.max_page,
         consistency_lag_us=settings.consistency_lag_ms * 1000,
+        on_stored=activities.record,
     )
     return Services(
         settings=settings,
@@ -84,6 +110,10 @@ def build(settings: Settings, *, dynamodb_client: Any | None = None) -> Services
         cursors=CursorCodec(_cursor_key(settings)),
         statement_store=statement_store,
         tenant_store=tenant_store,
+        documents=DocumentService(document_store, clock),
+        activities=activities,
+        document_store=document_store,
+        activity_store=activity_store,
     )
 
 

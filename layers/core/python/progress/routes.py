@@ -17,7 +17,12 @@ class Route:
 
 
 ROUTES: tuple[Route, ...] = (
-    Route("/xapi", "xapi_api", "xAPI 1.0.3 resources (statements, about)"),
+    Route(
+        "/xapi",
+        "xapi_api",
+        "xAPI 1.0.3 resources (statements, state, activity/agent profiles, activities, agents,"
+        " about)",
+    ),
 )
 
 

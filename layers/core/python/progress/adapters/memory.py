@@ -4,10 +4,18 @@ from __future__ import annotations
 
 import threading
 from collections import defaultdict
-from collections.abc import Collection, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import replace
 
 from progress.app.ports import DuplicateIds
+from progress.domain.activities import DefinitionFields
+from progress.domain.documents import (
+    Document,
+    DocumentKey,
+    DocumentScope,
+    Precondition,
+    merge_json,
+)
 from progress.domain.errors import Conflict
 from progress.domain.statements import (
     Attachment,
@@ -157,3 +165,63 @@ class MemoryTenantStore:
             (c for c in self._credentials.values() if c.tenant_id == tenant_id),
             key=lambda c: c.key,
         )
+
+
+class MemoryDocumentStore:
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._docs: dict[tuple[str, str], dict[str, Document]] = defaultdict(dict)
+
+    def get(self, tenant: str, key: DocumentKey) -> Document | None:
+        with self._lock:
+            return self._docs.get((tenant, key.scope.key), {}).get(key.id)
+
+    def put(
+        self,
+        tenant: str,
+        key: DocumentKey,
+        document: Document,
+        precondition: Precondition,
+        *,
+        merge: bool = False,
+    ) -> None:
+        with self._lock:
+            docs = self._docs[(tenant, key.scope.key)]
+            current = docs.get(key.id)
+            precondition.check(current.etag if current else None)
+            docs[key.id] = merge_json(current, document) if merge and current else document
+
+    def delete(self, tenant: str, key: DocumentKey, precondition: Precondition) -> None:
+        with self._lock:
+            docs = self._docs.get((tenant, key.scope.key), {})
+            current = docs.get(key.id)
+            precondition.check(current.etag if current else None)
+            docs.pop(key.id, None)
+
+    def ids(self, tenant: str, scope: DocumentScope, since_us: int | None) -> dict[str, int]:
+        with self._lock:
+            docs = self._docs.get((tenant, scope.key), {})
+            return {
+                doc_id: doc.updated_us
+                for doc_id, doc in docs.items()
+                if since_us is None or doc.updated_us > since_us
+            }
+
+    def delete_all(self, tenant: str, scope: DocumentScope) -> None:
+        with self._lock:
+            self._docs.pop((tenant, scope.key), None)
+
+
+class MemoryActivityStore:
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._fields: dict[tuple[str, str], DefinitionFields] = defaultdict(dict)
+
+    def merge(self, tenant: str, definitions: Mapping[str, DefinitionFields]) -> None:
+        with self._lock:
+            for activity_id, fields in definitions.items():
+                self._fields[(tenant, activity_id)].update(fields)
+
+    def get(self, tenant: str, activity_id: str) -> DefinitionFields:
+        with self._lock:
+            return dict(self._fields.get((tenant, activity_id), {}))

@@ -1,11 +1,14 @@
 """SQLite adapters: the embedded default of ``make run`` -- one file, WAL, an index per query.
 
-Schema (version 2):
+Schema (version 3):
   statements(tenant, id) PK   body BLOB exactly as served; groups JSON; ref; voiding
   statement_index(tenant, key, stored_us, id) PK   one row per index key of a Statement; ``key``
       is a signed 64-bit BLAKE2b hash of the key string (the row is re-checked against the
       Statement's key groups, so a collision can never leak a wrong Statement into a result)
   attachments(tenant, sha2) PK, tenants(id) PK, credentials(key) PK
+  documents(tenant, scope, id) PK   a document's bytes, content type, ETag, updated_us (v3)
+  activity_fields(tenant, activity, field) PK   canonical Activity definitions, one row per
+      merge field (``progress.domain.activities``), so a merge is INSERT OR REPLACE only (v3)
 Every query pattern of GET /statements is one range scan of ``statement_index`` joined to
 ``statements`` by primary key. Versions are kept in ``PRAGMA user_version``; ``migrate`` moves
 a database up or down, one reversible step at a time.
@@ -16,7 +19,7 @@ from __future__ import annotations
 import hashlib
 import sqlite3
 import threading
-from collections.abc import Callable, Collection, Iterator, Sequence
+from collections.abc import Callable, Collection, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -24,6 +27,14 @@ from typing import Any
 import orjson
 
 from progress.app.ports import DuplicateIds
+from progress.domain.activities import DefinitionFields
+from progress.domain.documents import (
+    Document,
+    DocumentKey,
+    DocumentScope,
+    Precondition,
+    merge_json,
+)
 from progress.domain.errors import Conflict
 from progress.domain.statements import (
     Attachment,
@@ -70,6 +81,20 @@ MIGRATIONS: list[tuple[str, list[str], list[str]]] = [
             "CREATE INDEX credentials_tenant ON credentials (tenant, key)",
         ],
         ["DROP INDEX credentials_tenant", "DROP INDEX statements_ref"],
+    ),
+    (
+        "documents (State, Activity/Agent Profile) and canonical Activity definition fields",
+        [
+            # A rowid table: documents may be megabytes, too big for a WITHOUT ROWID b-tree.
+            """CREATE TABLE documents (
+                 tenant TEXT NOT NULL, scope TEXT NOT NULL, id TEXT NOT NULL,
+                 content BLOB NOT NULL, content_type TEXT NOT NULL, etag TEXT NOT NULL,
+                 updated_us INTEGER NOT NULL, PRIMARY KEY (tenant, scope, id))""",
+            """CREATE TABLE activity_fields (
+                 tenant TEXT NOT NULL, activity TEXT NOT NULL, field TEXT NOT NULL,
+                 value BLOB NOT NULL, PRIMARY KEY (tenant, activity, field)) WITHOUT ROWID""",
+        ],
+        ["DROP TABLE activity_fields", "DROP TABLE documents"],
     ),
 ]
 LATEST = len(MIGRATIONS)
@@ -371,3 +396,96 @@ def _credential(row: tuple[Any, ...]) -> Credential:
         label=label,
         created=created,
     )
+
+
+class SqliteDocumentStore:
+    """Each write is one BEGIN IMMEDIATE transaction holding the database write lock from the
+    precondition check to the commit, so two conditional writes can never both pass."""
+
+    def __init__(self, db: Database) -> None:
+        self._db = db
+
+    def get(self, tenant: str, key: DocumentKey) -> Document | None:
+        row = self._db.conn.execute(
+            "SELECT content, content_type, updated_us, etag FROM documents"
+            " WHERE tenant = ? AND scope = ? AND id = ?",
+            (tenant, key.scope.key, key.id),
+        ).fetchone()
+        return None if row is None else Document(bytes(row[0]), row[1], row[2], row[3])
+
+    def put(
+        self,
+        tenant: str,
+        key: DocumentKey,
+        document: Document,
+        precondition: Precondition,
+        *,
+        merge: bool = False,
+    ) -> None:
+        with self._db.write() as conn:
+            current = self.get(tenant, key) if merge else None
+            etag = current.etag if current else _etag(conn, tenant, key, precondition)
+            precondition.check(etag)
+            doc = merge_json(current, document) if current else document
+            row = (doc.content, doc.content_type, doc.etag, doc.updated_us)
+            conn.execute(
+                "INSERT OR REPLACE INTO documents VALUES (?,?,?,?,?,?,?)",
+                (tenant, key.scope.key, key.id, *row),
+            )
+
+    def delete(self, tenant: str, key: DocumentKey, precondition: Precondition) -> None:
+        with self._db.write() as conn:
+            precondition.check(_etag(conn, tenant, key, precondition))
+            conn.execute(
+                "DELETE FROM documents WHERE tenant = ? AND scope = ? AND id = ?",
+                (tenant, key.scope.key, key.id),
+            )
+
+    def ids(self, tenant: str, scope: DocumentScope, since_us: int | None) -> dict[str, int]:
+        rows = self._db.conn.execute(
+            "SELECT id, updated_us FROM documents"
+            " WHERE tenant = ? AND scope = ? AND updated_us > ?",
+            (tenant, scope.key, -1 if since_us is None else since_us),
+        )
+        return dict(rows.fetchall())
+
+    def delete_all(self, tenant: str, scope: DocumentScope) -> None:
+        with self._db.write() as conn:
+            conn.execute(
+                "DELETE FROM documents WHERE tenant = ? AND scope = ?", (tenant, scope.key)
+            )
+
+
+def _etag(
+    conn: sqlite3.Connection, tenant: str, key: DocumentKey, precondition: Precondition
+) -> str | None:
+    """The stored ETag, read only when a precondition needs it."""
+    if not precondition.given:
+        return None
+    row = conn.execute(
+        "SELECT etag FROM documents WHERE tenant = ? AND scope = ? AND id = ?",
+        (tenant, key.scope.key, key.id),
+    ).fetchone()
+    return None if row is None else str(row[0])
+
+
+class SqliteActivityStore:
+    def __init__(self, db: Database) -> None:
+        self._db = db
+
+    def merge(self, tenant: str, definitions: Mapping[str, DefinitionFields]) -> None:
+        rows = [
+            (tenant, activity_id, field, orjson.dumps(value))
+            for activity_id, fields in definitions.items()
+            for field, value in fields.items()
+        ]
+        if rows:
+            with self._db.write() as conn:
+                conn.executemany("INSERT OR REPLACE INTO activity_fields VALUES (?,?,?,?)", rows)
+
+    def get(self, tenant: str, activity_id: str) -> DefinitionFields:
+        rows = self._db.conn.execute(
+            "SELECT field, value FROM activity_fields WHERE tenant = ? AND activity = ?",
+            (tenant, activity_id),
+        )
+        return {field: orjson.loads(value) for field, value in rows}

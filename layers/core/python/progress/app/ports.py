@@ -6,9 +6,11 @@ Every port has an in-memory twin (``progress.adapters.memory``) and one contract
 
 from __future__ import annotations
 
-from collections.abc import Collection, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from typing import Protocol
 
+from progress.domain.activities import DefinitionFields
+from progress.domain.documents import Document, DocumentKey, DocumentScope, Precondition
 from progress.domain.statements import (
     Attachment,
     NewStatement,
@@ -97,4 +99,54 @@ class TenantStore(Protocol):
 class Clock(Protocol):
     def now_us(self) -> int:
         """Epoch microseconds; strictly increasing within one process."""
+        ...
+
+
+# ------------------------------------------------------------------ documents and activities
+
+
+class DocumentStore(Protocol):
+    """State, Activity Profile and Agent Profile documents of every tenant (C§2.2). All methods
+    are scoped by ``tenant`` (TEN-001). Writes are atomic and conditional: the precondition is
+    checked against the stored document in the same transaction / conditional write that
+    changes it, never read first and written later."""
+
+    def get(self, tenant: str, key: DocumentKey) -> Document | None: ...
+
+    def put(
+        self,
+        tenant: str,
+        key: DocumentKey,
+        document: Document,
+        precondition: Precondition,
+        *,
+        merge: bool = False,
+    ) -> None:
+        """Store ``document`` if ``precondition`` holds for the stored one (else raise
+        PreconditionFailed). With ``merge``, an existing document becomes
+        ``merge_json(existing, document)`` (which raises BadRequest); nothing changes on error."""
+        ...
+
+    def delete(self, tenant: str, key: DocumentKey, precondition: Precondition) -> None:
+        """Delete if ``precondition`` holds (else PreconditionFailed); absent is not an error."""
+        ...
+
+    def ids(self, tenant: str, scope: DocumentScope, since_us: int | None) -> dict[str, int]:
+        """Ids of the scope's documents updated strictly after ``since_us``, with their
+        ``updated_us``."""
+        ...
+
+    def delete_all(self, tenant: str, scope: DocumentScope) -> None: ...
+
+
+class ActivityStore(Protocol):
+    """Canonical Activity definitions as flat fields (``progress.domain.activities``)."""
+
+    def merge(self, tenant: str, definitions: Mapping[str, DefinitionFields]) -> None:
+        """Overwrite the given fields of each Activity, keeping its other fields. No read
+        first, no transaction across Activities: concurrent merges never wait on each other."""
+        ...
+
+    def get(self, tenant: str, activity_id: str) -> DefinitionFields:
+        """The Activity's fields; empty when nothing is known of it."""
         ...
