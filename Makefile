@@ -26,6 +26,7 @@ lint: $(STAMP)
 	@echo "==> ruff";          $(BIN)/ruff check layers functions tests loadtests
 	@echo "==> ruff format";   $(BIN)/ruff format --check layers functions tests loadtests
 	@echo "==> mypy --strict"; $(BIN)/mypy
+	@for f in functions/*/handler.py; do $(BIN)/mypy --strict --follow-imports=silent $$f || exit 1; done
 	@echo "==> import-linter"; $(BIN)/lint-imports
 
 fmt: $(STAMP)

@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
-import os
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -35,23 +34,11 @@ def _sqlite_tenants(tmp: Path) -> Iterator[Any]:
 
 @contextmanager
 def _moto_table() -> Iterator[tuple[Any, str]]:
-    """An empty single table in an in-process moto DynamoDB (fake credentials, us-east-1)."""
-    import boto3
-    from moto import mock_aws
+    """An empty single table in an in-process moto DynamoDB, as local mode runs it."""
+    from progress.local import moto
 
-    from progress.adapters.dynamodb import create_table
-
-    for name, value in (
-        ("AWS_ACCESS_KEY_ID", "testing"),
-        ("AWS_SECRET_ACCESS_KEY", "testing"),
-        ("AWS_DEFAULT_REGION", "us-east-1"),
-        ("AWS_ACCOUNT_ID_ENDPOINT_MODE", "disabled"),
-    ):
-        os.environ.setdefault(name, value)
-    with mock_aws():
-        client = boto3.client("dynamodb", region_name="us-east-1")
-        create_table(client, "progress-test")
-        yield client, "progress-test"
+    with ExitStack() as stack:
+        yield moto.start(stack, "progress-test"), "progress-test"
 
 
 def _dynamodb_statements(_: Path) -> Iterator[Any]:
@@ -151,20 +138,13 @@ def activity_store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[A
 
 
 @pytest.fixture
-def atomic_requests(monkeypatch: pytest.MonkeyPatch) -> None:
+def atomic_requests() -> Iterator[None]:
     """DynamoDB applies each request atomically; moto, in-process, takes no lock, so two threads
     can interleave inside one conditional PutItem or UpdateItem. Serialising moto's request
     handling gives the real service's guarantee back; races between an adapter's own requests
     (read, then conditional write) remain. Race tests use this."""
-    import threading
+    from progress.local.moto import serialise_requests
 
-    from moto.core.botocore_stubber import BotocoreStubber
-
-    lock = threading.Lock()
-    process = BotocoreStubber.process_request
-
-    def one_at_a_time(self: BotocoreStubber, request: Any) -> Any:
-        with lock:
-            return process(self, request)
-
-    monkeypatch.setattr(BotocoreStubber, "process_request", one_at_a_time)
+    undo = serialise_requests()
+    yield
+    undo()

@@ -35,13 +35,13 @@ app = APIGatewayRestResolver(cors=cors, strip_prefixes=["/xapi"])
 
 
 @app.route("/about", method=["GET", "HEAD"])
-def about() -> Response:
+def about() -> Response[Any]:
     """ABOUT-001..004: no auth and no version header needed."""
     return json_response(orjson.dumps({"version": [XAPI_VERSION, "1.0.2", "1.0.1", "1.0.0"]}))
 
 
 @app.put("/statements")
-def put_statement() -> Response:
+def put_statement() -> Response[Any]:
     request, principal = xapi_request(app.current_event.raw_event)
     statement_id = request.params.get("statementId")
     if statement_id is None:
@@ -53,7 +53,7 @@ def put_statement() -> Response:
 
 
 @app.post("/statements")
-def post_statements() -> Response:
+def post_statements() -> Response[Any]:
     request, principal = xapi_request(app.current_event.raw_event)
     if request.params:
         raise InvalidParameter(f"{', '.join(sorted(request.params))}: not allowed on POST")
@@ -63,7 +63,7 @@ def post_statements() -> Response:
 
 
 @app.route("/statements", method=["GET", "HEAD"])
-def get_statements() -> Response:
+def get_statements() -> Response[Any]:
     request, principal = xapi_request(app.current_event.raw_event)
     svc = services()
     wanted = st.parse_get(request.params, svc.cursors)
@@ -156,18 +156,18 @@ def get_agent() -> Response[str]:
 
 
 @app.not_found
-def not_found(_: Exception) -> Response:
+def not_found(_: Exception) -> Response[Any]:
     path = app.current_event.path
     return error_response(DomainNotFound(f"{path}: no such xAPI resource"))
 
 
-@app.exception_handler(DomainError)
-def domain_error(exc: DomainError) -> Response:
+@app.exception_handler(DomainError)  # type: ignore[untyped-decorator]
+def domain_error(exc: DomainError) -> Response[Any]:
     return error_response(exc)
 
 
-@app.exception_handler(Exception)
-def unexpected(exc: Exception) -> Response:
+@app.exception_handler(Exception)  # type: ignore[untyped-decorator]
+def unexpected(exc: Exception) -> Response[Any]:
     return unexpected_response(exc)
 
 

@@ -7,8 +7,8 @@ each with an all-scopes credential, so every API test can also check tenant isol
 from __future__ import annotations
 
 import base64
-import os
 from collections.abc import Iterator
+from contextlib import ExitStack
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -110,19 +110,10 @@ def _build(backend: str, tmp_path: Path) -> Iterator[bootstrap.Services]:
     if backend == "sqlite":
         yield bootstrap.build(settings)
         return
-    from moto import mock_aws
+    from progress.local import moto
 
-    os.environ.setdefault("AWS_DEFAULT_REGION", "us-east-1")
-    os.environ.setdefault("AWS_ACCESS_KEY_ID", "testing")
-    os.environ.setdefault("AWS_SECRET_ACCESS_KEY", "testing")
-    os.environ["AWS_ACCOUNT_ID_ENDPOINT_MODE"] = "disabled"
-    with mock_aws():
-        import boto3
-
-        from progress.adapters.dynamodb.table import create_table
-
-        client = boto3.client("dynamodb", region_name="us-east-1")
-        create_table(client, settings.table_name)
+    with ExitStack() as stack:
+        client = moto.start(stack, settings.table_name)
         yield bootstrap.build(settings, dynamodb_client=client)
 
 

@@ -193,3 +193,17 @@ def test_cursors_round_trip_and_reject_forgeries() -> None:
         CursorCodec(b"j" * 32).decode(token)
     with pytest.raises(InvalidParameter):
         codec.decode("%%%")
+
+
+def test_a_failing_post_store_hook_never_fails_a_committed_write(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """Derived data must not turn a committed write into a 500 (the client would resend)."""
+
+    def broken(*_: Any) -> None:
+        raise RuntimeError("definitions store down")
+
+    service = StatementService(MemoryStatementStore(), MonotonicClock(), on_stored=broken)
+    (sid,) = service.store(ADMIN, [stmt()]).ids
+    assert service.get(ADMIN, sid, voided=False).id == sid
+    assert "post-store hook failed" in caplog.text

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import threading
 import uuid
 from collections import Counter
@@ -33,6 +34,7 @@ from progress.domain.statements import (
 from progress.domain.tenancy import Principal
 
 DEFAULT_VERSION = "1.0.0"  # STMT-102
+logger = logging.getLogger(__name__)
 _MAX_DUPLICATE_ROUNDS = 3
 
 
@@ -145,7 +147,12 @@ class StatementService:
             for rec in records:
                 self._inflight.end(rec.stored_us)
         if self._on_stored is not None:
-            self._on_stored(principal, statements)
+            try:
+                self._on_stored(principal, statements)
+            except Exception:
+                # The Statements are committed: answering 500 now would only make the client
+                # resend. Derived data (canonical definitions) catches up with the next write.
+                logger.exception("post-store hook failed", extra={"statements": len(records)})
         return StoreResult([r.id for r in records], first_us)
 
     def _insert(

@@ -28,6 +28,7 @@ from urllib.parse import parse_qs, urlsplit
 from progress import bootstrap
 from progress.domain.errors import DomainError
 from progress.domain.tenancy import Scope
+from progress.local import moto
 from progress.routes import ROUTES, route_for
 from progress.settings import Settings
 
@@ -253,7 +254,7 @@ def start(settings: Settings, host: str, port: int) -> Running:
     """Build the services exactly as a Lambda container would, and bind the HTTP front."""
     stack = ExitStack()
     try:
-        client = start_moto(stack, settings) if settings.backend == "dynamodb" else None
+        client = moto.start(stack, settings.table_name) if settings.backend == "dynamodb" else None
         svc = bootstrap.build(settings, dynamodb_client=client)
         bootstrap.install(svc)
         key, secret = ensure_default_credentials(svc, settings.data_dir)
@@ -287,23 +288,6 @@ def serve(settings: Settings, host: str, port: int) -> None:
     finally:
         running.stack.close()
     print("progress LRS stopped.", flush=True)
-
-
-def start_moto(stack: ExitStack, settings: Settings) -> Any:
-    """BACKEND=dynamodb: the DynamoDB adapter against moto, in this process."""
-    os.environ.setdefault("AWS_DEFAULT_REGION", "us-east-1")
-    os.environ.setdefault("AWS_ACCESS_KEY_ID", "local")
-    os.environ.setdefault("AWS_SECRET_ACCESS_KEY", "local")
-    os.environ["AWS_ACCOUNT_ID_ENDPOINT_MODE"] = "disabled"
-    import boto3
-    from moto import mock_aws
-
-    from progress.adapters.dynamodb.table import create_table
-
-    stack.enter_context(mock_aws())
-    client = boto3.client("dynamodb", region_name=os.environ["AWS_DEFAULT_REGION"])
-    create_table(client, settings.table_name)
-    return client
 
 
 def main() -> None:
