@@ -199,7 +199,7 @@ def test_any_1_0_x_version_is_accepted_and_answered_with_1_0_3(lrs: Lrs, version
 @pytest.mark.parametrize("version", [None, "0.95", "1.1.0", "2.0.0", "1.0.x", "banana"])
 def test_missing_or_unsupported_version_is_400(lrs: Lrs, version: str | None) -> None:
     """VER-003."""
-    reply = lrs.a.get("/statements", headers={"X-Experience-API-Version": version})  # type: ignore[dict-item]
+    reply = lrs.a.get("/statements", headers={"X-Experience-API-Version": version})
     assert reply.status == 400
     assert "X-Experience-API-Version" in reply.json()["error"]["message"]
 

@@ -4,23 +4,20 @@ size limits and the tenant prefix of every key. Runs on moto (in-process)."""
 from __future__ import annotations
 
 import hashlib
-import os
 import random
 import uuid
-from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any
 
-import boto3
 import pytest
-from moto import mock_aws
 
-from progress.adapters.dynamodb import DynamoStatementStore, DynamoTenantStore, create_table
+from progress.adapters.dynamodb import DynamoStatementStore, DynamoTenantStore
 from progress.adapters.dynamodb.table import ITEM_LIMIT, attachment_pk
 from progress.app.ports import DuplicateIds
 from progress.domain.errors import PayloadTooLarge
 from progress.domain.statements import ALL, Attachment, NewStatement, Position, StatementQuery
 from progress.domain.tenancy import Credential, Scope, Tenant, tenant_hash
 from tests.contract.test_statement_store import BASE_US, make, voiding
+from tests.integration.conftest import TABLE, raw_items
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
@@ -28,29 +25,6 @@ if TYPE_CHECKING:
 pytestmark = pytest.mark.dynamodb
 
 T1, T2 = "tenant-one", "tenant-two"
-TABLE = "progress-it"
-
-
-@pytest.fixture
-def dynamo() -> Iterator[DynamoDBClient]:
-    for name, value in (
-        ("AWS_ACCESS_KEY_ID", "testing"),
-        ("AWS_SECRET_ACCESS_KEY", "testing"),
-        ("AWS_DEFAULT_REGION", "us-east-1"),
-        ("AWS_ACCOUNT_ID_ENDPOINT_MODE", "disabled"),
-    ):
-        os.environ.setdefault(name, value)
-    with mock_aws():
-        client = boto3.client("dynamodb", region_name="us-east-1")
-        create_table(client, TABLE)
-        yield client
-
-
-def raw_items(client: DynamoDBClient) -> list[dict[str, Any]]:
-    items: list[dict[str, Any]] = []
-    for page in client.get_paginator("scan").paginate(TableName=TABLE):
-        items += page["Items"]
-    return items
 
 
 def scan_ids(store: DynamoStatementStore, tenant: str, key: str = ALL, **q: Any) -> list[str]:
@@ -231,4 +205,4 @@ def test_a_resent_batch_repairs_index_items_lost_in_a_crash(dynamo: DynamoDBClie
         dynamo.delete_item(TableName=TABLE, Key={"pk": item["pk"], "sk": item["sk"]})
     assert scan_ids(store, "acme") == []
     assert service.store(who, batch).ids == [s["id"] for s in batch]
-    assert sorted(scan_ids(store, "acme")) == sorted(s["id"] for s in batch)
+    assert sorted(scan_ids(store, "acme")) == sorted(str(s["id"]) for s in batch)

@@ -5,14 +5,10 @@ of learner identifiers. Runs on moto (in-process)."""
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
-import boto3
 import pytest
-from moto import mock_aws
 
-from progress.adapters.dynamodb import create_table
 from progress.adapters.dynamodb.documents import DynamoActivityStore, DynamoDocumentStore
 from progress.domain.documents import (
     ANY,
@@ -24,42 +20,20 @@ from progress.domain.documents import (
 )
 from progress.domain.errors import PreconditionFailed
 from progress.domain.tenancy import tenant_hash
+from tests.integration.conftest import TABLE, raw_items
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
 
 pytestmark = pytest.mark.dynamodb
 
-TABLE = "progress-docs-it"
 AGENT = "mbox:mailto:learner@example.com"
 KEY = DocumentKey(DocumentScope(DocumentKind.AGENT_PROFILE, agent=AGENT), "learner-profile")
 BIG = 1_200_000
 
 
-@pytest.fixture
-def dynamo() -> Iterator[DynamoDBClient]:
-    for name, value in (
-        ("AWS_ACCESS_KEY_ID", "testing"),
-        ("AWS_SECRET_ACCESS_KEY", "testing"),
-        ("AWS_DEFAULT_REGION", "us-east-1"),
-        ("AWS_ACCOUNT_ID_ENDPOINT_MODE", "disabled"),
-    ):
-        os.environ.setdefault(name, value)
-    with mock_aws():
-        client = boto3.client("dynamodb", region_name="us-east-1")
-        create_table(client, TABLE)
-        yield client
-
-
-def items(client: DynamoDBClient) -> list[dict[str, Any]]:
-    out: list[dict[str, Any]] = []
-    for page in client.get_paginator("scan").paginate(TableName=TABLE):
-        out += page["Items"]
-    return out
-
-
 def sks(client: DynamoDBClient) -> list[str]:
-    return sorted(i["sk"]["S"] for i in items(client))
+    return sorted(i["sk"]["S"] for i in raw_items(client))
 
 
 def big(n: int) -> Document:
@@ -80,7 +54,7 @@ def test_big_documents_are_split_and_their_parts_removed_when_replaced(
     assert [sk[:2] for sk in sks(dynamo)] == ["D#"]
     store.put("t", KEY, big(4), ANY)
     store.delete("t", KEY, ANY)
-    assert items(dynamo) == []
+    assert raw_items(dynamo) == []
 
 
 def test_a_failed_conditional_write_leaves_no_parts(dynamo: DynamoDBClient) -> None:
@@ -97,7 +71,7 @@ def test_keys_are_tenant_prefixed_and_hold_no_learner_identifiers(dynamo: Dynamo
     """TEN-001 (IAM LeadingKeys) and the GDPR note: IFIs and ids only inside attributes."""
     DynamoDocumentStore(dynamo, TABLE).put("t", KEY, big(1), ANY)
     DynamoActivityStore(dynamo, TABLE).merge("t", {"http://example.com/a": {"name/en": "A"}})
-    for item in items(dynamo):
+    for item in raw_items(dynamo):
         assert item["pk"]["S"].startswith(tenant_hash("t") + "#")
         assert "learner" not in item["pk"]["S"] + item["sk"]["S"]
         assert "example.com" not in item["pk"]["S"] + item["sk"]["S"]

@@ -3,23 +3,19 @@ index items a crash between the transaction and the index writes leaves missing.
 
 from __future__ import annotations
 
-import os
 import uuid
-from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any
 
-import boto3
 import pytest
-from moto import mock_aws
 
 from progress.adapters.dynamodb import (
     BackfillStats,
     DynamoStatementStore,
     backfill,
-    create_table,
 )
 from progress.domain.statements import ALL, NewStatement, StatementQuery
 from tests.contract.test_statement_store import make, voiding
+from tests.integration.conftest import TABLE
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
@@ -28,7 +24,6 @@ if TYPE_CHECKING:
 pytestmark = pytest.mark.dynamodb
 
 T1, T2 = "tenant-one", "tenant-two"
-TABLE = "progress-migrations"
 SPECIAL = "http://example.com/verbs/special"
 KEYS = (
     ALL,
@@ -36,21 +31,6 @@ KEYS = (
     "o:http://example.com/activities/1",
     "a:mbox:mailto:learner0@example.com",
 )
-
-
-@pytest.fixture
-def dynamo() -> Iterator[DynamoDBClient]:
-    for name, value in (
-        ("AWS_ACCESS_KEY_ID", "testing"),
-        ("AWS_SECRET_ACCESS_KEY", "testing"),
-        ("AWS_DEFAULT_REGION", "us-east-1"),
-        ("AWS_ACCOUNT_ID_ENDPOINT_MODE", "disabled"),
-    ):
-        os.environ.setdefault(name, value)
-    with mock_aws():
-        client = boto3.client("dynamodb", region_name="us-east-1")
-        create_table(client, TABLE)
-        yield client
 
 
 def statement_items(client: DynamoDBClient) -> list[dict[str, Any]]:

@@ -84,7 +84,7 @@ def test_consistent_through_waits_for_statements_still_being_written() -> None:
         seen.append(service.consistent_through_us())
         original(*args)
 
-    store.insert = slow_insert  # type: ignore[method-assign]
+    store.insert = slow_insert  # type: ignore[method-assign,assignment]
     result = service.store(ADMIN, [stmt()])
     assert seen[0] < result.stored_us
     assert service.consistent_through_us() > result.stored_us
