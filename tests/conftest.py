@@ -25,11 +25,15 @@ def _memory_tenants(_: Path) -> Iterator[Any]:
 
 
 def _sqlite_statements(tmp: Path) -> Iterator[Any]:
-    yield SqliteStatementStore(Database(tmp / "contract.db"))
+    db = Database(tmp / "contract.db")
+    yield SqliteStatementStore(db)
+    db.close()
 
 
 def _sqlite_tenants(tmp: Path) -> Iterator[Any]:
-    yield SqliteTenantStore(Database(tmp / "contract.db"))
+    db = Database(tmp / "contract.db")
+    yield SqliteTenantStore(db)
+    db.close()
 
 
 @contextmanager
@@ -86,7 +90,9 @@ def _memory_documents(_: Path) -> Iterator[Any]:
 def _sqlite_documents(tmp: Path) -> Iterator[Any]:
     from progress.adapters.sqlite import SqliteDocumentStore
 
-    yield SqliteDocumentStore(Database(tmp / "contract.db"))
+    db = Database(tmp / "contract.db")
+    yield SqliteDocumentStore(db)
+    db.close()
 
 
 def _dynamodb_documents(_: Path) -> Iterator[Any]:
@@ -105,7 +111,9 @@ def _memory_activities(_: Path) -> Iterator[Any]:
 def _sqlite_activities(tmp: Path) -> Iterator[Any]:
     from progress.adapters.sqlite import SqliteActivityStore
 
-    yield SqliteActivityStore(Database(tmp / "contract.db"))
+    db = Database(tmp / "contract.db")
+    yield SqliteActivityStore(db)
+    db.close()
 
 
 def _dynamodb_activities(_: Path) -> Iterator[Any]:

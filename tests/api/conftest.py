@@ -133,3 +133,4 @@ def lrs(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Lrs]:
             yield Lrs(svc, handler, clients[0], clients[1])
         finally:
             bootstrap.install(None)
+            svc.close()

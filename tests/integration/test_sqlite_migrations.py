@@ -6,6 +6,7 @@ import sqlite3
 import subprocess
 import sys
 import uuid
+from collections.abc import Iterator
 from pathlib import Path
 
 import orjson
@@ -37,6 +38,13 @@ def _fill(db: Database, n: int = 40) -> None:
     store.insert("t", batch, {}, [])
 
 
+@pytest.fixture
+def db(tmp_path: Path) -> Iterator[Database]:
+    database = Database(tmp_path / "m.db")
+    yield database
+    database.close()
+
+
 def _snapshot(conn: sqlite3.Connection) -> dict[str, list[tuple[object, ...]]]:
     tables = [
         r[0]
@@ -49,8 +57,7 @@ def _snapshot(conn: sqlite3.Connection) -> dict[str, list[tuple[object, ...]]]:
     return {t: r for t, r in rows.items() if r}
 
 
-def test_every_step_goes_down_and_up_again_without_loss(tmp_path: Path) -> None:
-    db = Database(tmp_path / "m.db")
+def test_every_step_goes_down_and_up_again_without_loss(db: Database) -> None:
     assert schema_version(db.conn) == LATEST
     _fill(db)
     before = _snapshot(db.conn)
@@ -65,8 +72,7 @@ def test_every_step_goes_down_and_up_again_without_loss(tmp_path: Path) -> None:
     assert store.scan("t", ALL, StatementQuery(), None, 100) == scan_before
 
 
-def test_down_to_zero_drops_everything_and_up_recreates_an_empty_schema(tmp_path: Path) -> None:
-    db = Database(tmp_path / "m.db")
+def test_down_to_zero_drops_everything_and_up_recreates_an_empty_schema(db: Database) -> None:
     migrate(db.conn, 0)
     names = db.conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'").fetchall()
     assert names == []
@@ -75,8 +81,7 @@ def test_down_to_zero_drops_everything_and_up_recreates_an_empty_schema(tmp_path
     assert len(SqliteStatementStore(db).scan("t", ALL, StatementQuery(), None, 10)[0]) == 3
 
 
-def test_a_bad_target_is_refused_naming_the_range(tmp_path: Path) -> None:
-    db = Database(tmp_path / "m.db")
+def test_a_bad_target_is_refused_naming_the_range(db: Database) -> None:
     with pytest.raises(ValueError, match=f"0..{LATEST}"):
         migrate(db.conn, LATEST + 1)
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import secrets
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -35,6 +36,12 @@ class Services:
     activities: ActivityService
     document_store: DocumentStore
     activity_store: ActivityStore
+    closers: tuple[Callable[[], None], ...] = ()
+
+    def close(self) -> None:
+        """Release what the adapters hold (SQLite: stop the checkpointer, truncate the WAL)."""
+        for close in self.closers:
+            close()
 
 
 def _cursor_key(settings: Settings) -> bytes:
@@ -56,6 +63,7 @@ def build(settings: Settings, *, dynamodb_client: Any | None = None) -> Services
     tenant_store: TenantStore
     document_store: DocumentStore
     activity_store: ActivityStore
+    closers: tuple[Callable[[], None], ...] = ()
     if settings.backend == "sqlite":
         from progress.adapters.sqlite import (
             Database,
@@ -68,6 +76,7 @@ def build(settings: Settings, *, dynamodb_client: Any | None = None) -> Services
         db = Database(settings.sqlite_path)
         statement_store, tenant_store = SqliteStatementStore(db), SqliteTenantStore(db)
         document_store, activity_store = SqliteDocumentStore(db), SqliteActivityStore(db)
+        closers = (db.close,)
     elif settings.backend == "dynamodb":
         from progress.adapters.dynamodb.documents import DynamoActivityStore, DynamoDocumentStore
         from progress.adapters.dynamodb.statements import DynamoStatementStore
@@ -114,6 +123,7 @@ def build(settings: Settings, *, dynamodb_client: Any | None = None) -> Services
         activities=activities,
         document_store=document_store,
         activity_store=activity_store,
+        closers=closers,
     )
 
 

@@ -256,6 +256,7 @@ def start(settings: Settings, host: str, port: int) -> Running:
     try:
         client = moto.start(stack, settings.table_name) if settings.backend == "dynamodb" else None
         svc = bootstrap.build(settings, dynamodb_client=client)
+        stack.callback(svc.close)
         bootstrap.install(svc)
         key, secret = ensure_default_credentials(svc, settings.data_dir)
         front = Front((host, port), settings.max_body_bytes)
