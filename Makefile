@@ -27,7 +27,7 @@ lint: $(STAMP)
 	@echo "==> ruff format";   $(BIN)/ruff format --check layers functions tests loadtests
 	@echo "==> mypy --strict"; $(BIN)/mypy
 	@for f in functions/*/handler.py; do $(BIN)/mypy --strict --follow-imports=silent $$f || exit 1; done
-	@$(BIN)/mypy --strict tests
+	@$(BIN)/mypy --strict tests loadtests
 	@echo "==> import-linter"; $(BIN)/lint-imports
 
 fmt: $(STAMP)
