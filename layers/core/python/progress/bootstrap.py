@@ -16,7 +16,14 @@ from typing import Any
 from progress.app.auth import Authenticator
 from progress.app.clock import MonotonicClock
 from progress.app.documents import ActivityService, DocumentService
-from progress.app.ports import ActivityStore, DocumentStore, StatementStore, TenantStore
+from progress.app.ports import (
+    ActivityStore,
+    DocumentStore,
+    NoUnitOfWork,
+    StatementStore,
+    TenantStore,
+    UnitOfWork,
+)
 from progress.app.statements import StatementService
 from progress.app.tenants import TenantAdmin
 from progress.edge.xapi.cursor import CursorCodec
@@ -64,6 +71,7 @@ def build(settings: Settings, *, dynamodb_client: Any | None = None) -> Services
     document_store: DocumentStore
     activity_store: ActivityStore
     closers: tuple[Callable[[], None], ...] = ()
+    uow: UnitOfWork = NoUnitOfWork()
     if settings.backend == "sqlite":
         from progress.adapters.sqlite import (
             Database,
@@ -71,12 +79,14 @@ def build(settings: Settings, *, dynamodb_client: Any | None = None) -> Services
             SqliteDocumentStore,
             SqliteStatementStore,
             SqliteTenantStore,
+            SqliteUnitOfWork,
         )
 
         db = Database(settings.sqlite_path)
         statement_store, tenant_store = SqliteStatementStore(db), SqliteTenantStore(db)
         document_store, activity_store = SqliteDocumentStore(db), SqliteActivityStore(db)
         closers = (db.close,)
+        uow = SqliteUnitOfWork(db)
     elif settings.backend == "dynamodb":
         from progress.adapters.dynamodb.documents import DynamoActivityStore, DynamoDocumentStore
         from progress.adapters.dynamodb.statements import DynamoStatementStore
@@ -110,6 +120,7 @@ def build(settings: Settings, *, dynamodb_client: Any | None = None) -> Services
         max_page=settings.max_page,
         consistency_lag_us=settings.consistency_lag_ms * 1000,
         on_stored=activities.record,
+        uow=uow,
     )
     return Services(
         settings=settings,

@@ -208,8 +208,15 @@ class Database:
 
     @contextmanager
     def write(self) -> Iterator[sqlite3.Connection]:
-        """A write transaction; BEGIN IMMEDIATE takes the write lock first (no upgrade deadlock)."""
+        """A write transaction; BEGIN IMMEDIATE takes the write lock first (no upgrade deadlock).
+
+        Inside an open transaction of this thread (``SqliteUnitOfWork``) it joins it: the outer
+        block commits or rolls back everything.
+        """
         conn = self.conn
+        if conn.in_transaction:
+            yield conn
+            return
         conn.execute("BEGIN IMMEDIATE")
         try:
             yield conn
@@ -244,6 +251,18 @@ def _row(row: tuple[Any, ...]) -> StoredStatement:
 
 def _placeholders(n: int) -> str:
     return ",".join("?" * n)
+
+
+class SqliteUnitOfWork:
+    """One SQLite transaction around several adapter writes (they join it)."""
+
+    def __init__(self, db: Database) -> None:
+        self._db = db
+
+    @contextmanager
+    def transaction(self) -> Iterator[None]:
+        with self._db.write():
+            yield
 
 
 class SqliteStatementStore:

@@ -107,9 +107,11 @@ class ActivityService:
     def __init__(self, store: ActivityStore) -> None:
         self._store = store
         self._lock = threading.Lock()
-        # (tenant, activity id) -> digest of the fields this process wrote last: the ingest path
-        # skips rewriting a definition every Statement repeats.
-        self._written: OrderedDict[tuple[str, str], bytes] = OrderedDict()
+        # (tenant, activity id) -> {field: digest of the value this process wrote last}. Merges
+        # are per-field overwrites, so a field whose value is unchanged needs no write: the
+        # ingest path skips the definitions every Statement repeats, and a batch that names an
+        # Activity with fewer fields (a parent with only `type`) rewrites nothing.
+        self._written: OrderedDict[tuple[str, str], dict[str, bytes]] = OrderedDict()
 
     def record(self, principal: Principal, statements: Sequence[Mapping[str, Any]]) -> None:
         """Merge the definitions a stored batch carries: one store call per batch.
@@ -120,19 +122,24 @@ class ActivityService:
         if not principal.may_define():
             return
         tenant = principal.tenant_id
-        fresh = {}
+        fresh: dict[str, dict[str, Any]] = {}
+        digests: dict[str, dict[str, bytes]] = {}
         with self._lock:
             for activity_id, fields in batch_definitions(statements).items():
-                digest = hashlib.blake2b(repr(sorted(fields.items())).encode()).digest()
-                if self._written.get((tenant, activity_id)) != digest:
-                    fresh[activity_id] = (fields, digest)
+                known = self._written.get((tenant, activity_id), {})
+                for field, value in fields.items():
+                    digest = hashlib.blake2b(repr(value).encode(), digest_size=16).digest()
+                    if known.get(field) != digest:
+                        fresh.setdefault(activity_id, {})[field] = value
+                        digests.setdefault(activity_id, {})[field] = digest
         if not fresh:
             return
-        self._store.merge(tenant, {aid: fields for aid, (fields, _) in fresh.items()})
+        self._store.merge(tenant, fresh)
         with self._lock:
-            for activity_id, (_, digest) in fresh.items():
-                self._written[(tenant, activity_id)] = digest
-                self._written.move_to_end((tenant, activity_id))
+            for activity_id, written in digests.items():
+                key = (tenant, activity_id)
+                self._written[key] = {**self._written.get(key, {}), **written}
+                self._written.move_to_end(key)
             while len(self._written) > self._CACHE_SIZE:
                 self._written.popitem(last=False)
 

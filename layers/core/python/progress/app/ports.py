@@ -7,6 +7,7 @@ Every port has an in-memory twin (``progress.adapters.memory``) and one contract
 from __future__ import annotations
 
 from collections.abc import Collection, Mapping, Sequence
+from contextlib import AbstractContextManager, nullcontext
 from typing import Protocol
 
 from progress.domain.activities import DefinitionFields
@@ -94,6 +95,21 @@ class TenantStore(Protocol):
     def get_credential(self, key: str) -> Credential | None: ...
 
     def list_credentials(self, tenant_id: str) -> list[Credential]: ...
+
+
+class UnitOfWork(Protocol):
+    """Writes made inside ``transaction()`` commit together where the store can (SQLite: one
+    transaction); where it cannot (DynamoDB, memory) each write commits on its own, as before.
+    Issue-4 outbox rows will be written inside the same block as the change they announce."""
+
+    def transaction(self) -> AbstractContextManager[None]: ...
+
+
+class NoUnitOfWork:
+    """For stores whose writes each commit alone."""
+
+    def transaction(self) -> AbstractContextManager[None]:
+        return nullcontext()
 
 
 class Clock(Protocol):

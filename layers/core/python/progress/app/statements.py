@@ -12,7 +12,7 @@ from typing import Any
 
 import orjson
 
-from progress.app.ports import Clock, DuplicateIds, StatementStore
+from progress.app.ports import Clock, DuplicateIds, NoUnitOfWork, StatementStore, UnitOfWork
 from progress.domain.errors import BadRequest, Conflict, Forbidden, NotFound
 from progress.domain.statements import (
     K_RAGENT,
@@ -79,6 +79,7 @@ class StatementService:
         max_page: int = 1000,
         consistency_lag_us: int = 0,
         on_stored: Callable[[Principal, Sequence[dict[str, Any]]], None] | None = None,
+        uow: UnitOfWork | None = None,
     ) -> None:
         self._store = store
         self._clock = clock
@@ -86,6 +87,7 @@ class StatementService:
         self._lag_us = consistency_lag_us
         self._inflight = InFlight()
         self._on_stored = on_stored  # e.g. ActivityService.record (canonical definitions)
+        self._uow = uow or NoUnitOfWork()
 
     # ------------------------------------------------------------------------------ writes
 
@@ -142,18 +144,23 @@ class StatementService:
             )
             originals[sid] = stmt
         try:
-            self._insert(principal.tenant_id, records, originals, attachments)
+            with self._uow.transaction():  # SQLite: Statements and derived rows, one commit
+                self._insert(principal.tenant_id, records, originals, attachments)
+                self._derive(principal, statements)
         finally:
             for rec in records:
-                self._inflight.end(rec.stored_us)
-        if self._on_stored is not None:
-            try:
-                self._on_stored(principal, statements)
-            except Exception:
-                # The Statements are committed: answering 500 now would only make the client
-                # resend. Derived data (canonical definitions) catches up with the next write.
-                logger.exception("post-store hook failed", extra={"statements": len(records)})
+                self._inflight.end(rec.stored_us)  # only now are they readable
         return StoreResult([r.id for r in records], first_us)
+
+    def _derive(self, principal: Principal, statements: Sequence[dict[str, Any]]) -> None:
+        """Derived data (canonical definitions) never fails a write of Statements: answering 500
+        would only make the client resend; the next write naming an Activity catches it up."""
+        if self._on_stored is None:
+            return
+        try:
+            self._on_stored(principal, statements)
+        except Exception:
+            logger.exception("post-store hook failed", extra={"statements": len(statements)})
 
     def _insert(
         self,
