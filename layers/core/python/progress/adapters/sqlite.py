@@ -1,7 +1,8 @@
 """SQLite adapters: the embedded default of ``make run`` -- one file, WAL, an index per query.
 
-Schema (version 3):
-  statements(tenant, id) PK   body BLOB exactly as served; groups JSON; ref; voiding
+Schema (version 4):
+  statements(seq) rowid, UNIQUE (tenant, id)   body BLOB exactly as served; groups JSON; ref;
+      voiding. Appended in ``stored`` order (v4; v1-v3 kept it WITHOUT ROWID by (tenant, id))
   statement_index(tenant, key, stored_us, id) PK   one row per index key of a Statement; ``key``
       is a signed 64-bit BLAKE2b hash of the key string (the row is re-checked against the
       Statement's key groups, so a collision can never leak a wrong Statement into a result)
@@ -10,7 +11,7 @@ Schema (version 3):
   activity_fields(tenant, activity, field) PK   canonical Activity definitions, one row per
       merge field (``progress.domain.activities``), so a merge is INSERT OR REPLACE only (v3)
 Every query pattern of GET /statements is one range scan of ``statement_index`` joined to
-``statements`` by primary key. Versions are kept in ``PRAGMA user_version``; ``migrate`` moves
+``statements`` by (tenant, id). Versions are kept in ``PRAGMA user_version``; ``migrate`` moves
 a database up or down, one reversible step at a time.
 """
 
@@ -98,6 +99,36 @@ MIGRATIONS: list[tuple[str, list[str], list[str]]] = [
                  value BLOB NOT NULL, PRIMARY KEY (tenant, activity, field)) WITHOUT ROWID""",
         ],
         ["DROP TABLE activity_fields", "DROP TABLE documents"],
+    ),
+    (
+        "statements as a rowid table: inserts append instead of splitting random pages",
+        [
+            # Statement rows are ~1.5 KB; in a WITHOUT ROWID b-tree keyed by a random UUID every
+            # insert dirtied a random page (measured: ~20% of the store's write cost).
+            """CREATE TABLE statements_new (
+                 seq INTEGER PRIMARY KEY, tenant TEXT NOT NULL, id TEXT NOT NULL,
+                 stored_us INTEGER NOT NULL, body BLOB NOT NULL, groups BLOB NOT NULL, ref TEXT,
+                 voiding INTEGER NOT NULL DEFAULT 0, atts BLOB)""",
+            "INSERT INTO statements_new (tenant, id, stored_us, body, groups, ref, voiding, atts)"
+            " SELECT tenant, id, stored_us, body, groups, ref, voiding, atts FROM statements"
+            " ORDER BY stored_us, id",
+            "DROP TABLE statements",
+            "ALTER TABLE statements_new RENAME TO statements",
+            "CREATE UNIQUE INDEX statements_id ON statements (tenant, id)",
+            "CREATE INDEX statements_ref ON statements (tenant, ref) WHERE ref IS NOT NULL",
+        ],
+        [
+            """CREATE TABLE statements_old (
+                 tenant TEXT NOT NULL, id TEXT NOT NULL, stored_us INTEGER NOT NULL,
+                 body BLOB NOT NULL, groups BLOB NOT NULL, ref TEXT,
+                 voiding INTEGER NOT NULL DEFAULT 0, atts BLOB,
+                 PRIMARY KEY (tenant, id)) WITHOUT ROWID""",
+            "INSERT INTO statements_old"
+            " SELECT tenant, id, stored_us, body, groups, ref, voiding, atts FROM statements",
+            "DROP TABLE statements",
+            "ALTER TABLE statements_old RENAME TO statements",
+            "CREATE INDEX statements_ref ON statements (tenant, ref) WHERE ref IS NOT NULL",
+        ],
     ),
 ]
 LATEST = len(MIGRATIONS)
@@ -306,7 +337,11 @@ class SqliteStatementStore:
             ]
             if dup:
                 raise DuplicateIds(dup)
-            conn.executemany("INSERT INTO statements VALUES (?,?,?,?,?,?,?,?)", rows)
+            conn.executemany(
+                "INSERT INTO statements (tenant, id, stored_us, body, groups, ref, voiding, atts)"
+                " VALUES (?,?,?,?,?,?,?,?)",
+                rows,
+            )
             conn.executemany("INSERT OR IGNORE INTO statement_index VALUES (?,?,?,?)", index_rows)
             conn.executemany(
                 "INSERT OR IGNORE INTO attachments VALUES (?,?,?,?)",
