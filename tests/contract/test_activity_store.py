@@ -5,8 +5,6 @@ from __future__ import annotations
 
 import threading
 
-import pytest
-
 from progress.app.ports import ActivityStore
 from progress.domain.activities import assemble_definition, definition_fields
 
@@ -64,7 +62,6 @@ def test_tenants_have_their_own_definitions(activity_store: ActivityStore) -> No
     assert activity_store.get(T2, B) == {}
 
 
-@pytest.mark.usefixtures("atomic_requests")
 def test_concurrent_merges_of_different_languages_all_land(activity_store: ActivityStore) -> None:
     """No read-then-write: eight writers adding a language each never lose one another's."""
     barrier = threading.Barrier(8)

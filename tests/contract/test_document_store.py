@@ -277,7 +277,6 @@ def _race(*writers: Callable[[], None]) -> list[BaseException | None]:
     return results
 
 
-@pytest.mark.usefixtures("atomic_requests")
 @pytest.mark.parametrize("writers", [2, 4])
 def test_puts_with_the_same_if_match_exactly_one_wins(
     document_store: DocumentStore, writers: int
@@ -299,7 +298,6 @@ def test_puts_with_the_same_if_match_exactly_one_wins(
         assert document_store.get(T1, k) == docs[results.index(None)]
 
 
-@pytest.mark.usefixtures("atomic_requests")
 def test_concurrent_merges_lose_no_property(document_store: DocumentStore) -> None:
     """DOC-004 under contention: POST merges are read-merge-write, yet atomic -- every
     concurrently posted property ends up in the document."""
