@@ -8,11 +8,14 @@ export PYTHONDONTWRITEBYTECODE := 1
 .PHONY: run test lint typecheck unit bench loadtest adl fmt clean
 
 $(STAMP): pyproject.toml constraints.txt
-	@echo "==> setting up $(VENV) (pinned by constraints.txt; later runs reuse it)"
+	@$(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 11))' || \
+	  { echo "progress needs Python >= 3.11; run e.g. make PYTHON=python3.12 ..." >&2; exit 1; }
+	@echo "==> setting up $(VENV) with the pinned dependencies of constraints.txt (about a minute; later runs reuse it)"
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
-	@$(BIN)/python -m pip install --quiet --upgrade "pip>=24"
-	@$(BIN)/python -m pip install --quiet --progress-bar off -c constraints.txt -e '.[dev]'
+	@$(BIN)/python -m pip install -qq --upgrade "pip>=24"
+	@$(BIN)/python -m pip install -qq -c constraints.txt -e '.[dev]'
 	@touch $(STAMP)
+	@echo "==> $(VENV) ready"
 
 run: $(STAMP)  ## serve the LRS on http://127.0.0.1:$${PORT:-8080}/xapi
 	@$(BIN)/python -m progress.local.server

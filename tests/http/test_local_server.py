@@ -253,3 +253,24 @@ def test_bad_settings_fail_fast_naming_the_variable(tmp_path: Path) -> None:
     )
     assert proc.returncode == 2
     assert "BACKEND" in proc.stderr
+
+
+def test_sigint_stops_it_even_when_started_as_a_background_job(tmp_path: Path) -> None:
+    """A shell starts background jobs with SIGINT ignored; `make run &` must still stop."""
+    port = free_port()
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "progress.local.server"],
+        env={**os.environ, "PORT": str(port), "DATA_DIR": str(tmp_path)},
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_IGN),
+    )
+    assert proc.stdout is not None
+    for line in proc.stdout:
+        if "Ctrl-C" in line:
+            break
+    proc.send_signal(signal.SIGINT)
+    out, _ = proc.communicate(timeout=15)
+    assert proc.returncode == 0
+    assert "stopped" in out

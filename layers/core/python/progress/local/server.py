@@ -291,6 +291,10 @@ def serve(settings: Settings, host: str, port: int) -> None:
     print("progress LRS stopped.", flush=True)
 
 
+def _stop(signum: int, _frame: object) -> None:
+    raise KeyboardInterrupt
+
+
 def main() -> None:
     try:
         settings = Settings.from_env()
@@ -299,7 +303,10 @@ def main() -> None:
         print(f"progress-local: {exc}", file=sys.stderr)
         raise SystemExit(2) from None
     host = os.environ.get("HOST") or "127.0.0.1"
-    signal.signal(signal.SIGTERM, lambda *_: (_ for _ in ()).throw(KeyboardInterrupt()))
+    # Ctrl-C and SIGTERM stop cleanly, also when started as a background job (a shell starts
+    # those with SIGINT ignored, and Python then never installs its own handler).
+    signal.signal(signal.SIGINT, _stop)
+    signal.signal(signal.SIGTERM, _stop)
     try:
         serve(settings, host, port)
     except DomainError as exc:
