@@ -272,17 +272,17 @@ def serve(settings: Settings, host: str, port: int) -> None:
     where = (
         settings.sqlite_path if settings.backend == "sqlite" else "in-process moto (not persisted)"
     )
-    print(f"progress LRS  {running.url}", flush=True)
-    print(f"  backend   {settings.backend} ({where})", flush=True)
-    print(f"  key       {running.key}", flush=True)
-    print(f"  secret    {running.secret}", flush=True)
-    print(
-        f"  try       curl -u {running.key}:{running.secret}"
-        f" -H 'X-Experience-API-Version: 1.0.3' {running.url}/statements",
-        flush=True,
-    )
-    print("  Ctrl-C stops.", flush=True)
-    try:
+    try:  # from here on, Ctrl-C at any moment ends in the clean stop below
+        print(f"progress LRS  {running.url}", flush=True)
+        print(f"  backend   {settings.backend} ({where})", flush=True)
+        print(f"  key       {running.key}", flush=True)
+        print(f"  secret    {running.secret}", flush=True)
+        print(
+            f"  try       curl -u {running.key}:{running.secret}"
+            f" -H 'X-Experience-API-Version: 1.0.3' {running.url}/statements",
+            flush=True,
+        )
+        print("  Ctrl-C stops.", flush=True)
         running.front.serve_forever(poll_interval=0.2)
     except KeyboardInterrupt:
         pass
@@ -315,6 +315,8 @@ def main() -> None:
     except OSError as exc:
         print(f"progress-local: cannot listen on {host}:{port}: {exc.strerror}", file=sys.stderr)
         raise SystemExit(2) from None
+    except KeyboardInterrupt:  # stopped while still starting
+        raise SystemExit(130) from None
 
 
 if __name__ == "__main__":
