@@ -488,6 +488,7 @@ def run_ingest(args: argparse.Namespace, sizes: Sizes, summary: list[str]) -> No
             ingest_line(lite, f"target ≥ {TARGET_SQLITE_PER_S:,.0f} statements/s: {verdict(ok)}")
         )
         bootstrap.install(None)
+        svc.close()
         del svc
         gc.collect()
 
@@ -593,6 +594,7 @@ def query_db(cache: Path, n: int, fresh: bool) -> tuple[Path, dict[str, Any]]:
     progress.finish()
     elapsed = time.perf_counter() - t0
     out(f"built {n:,} Statements in {elapsed:.1f} s ({n / elapsed:,.0f}/s incl. generation)")
+    svc.close()
     del svc
     gc.collect()
     with closing(sqlite3.connect(building / "progress.db", isolation_level=None)) as conn:
@@ -726,8 +728,9 @@ def run_queries(args: argparse.Namespace, sizes: Sizes, summary: list[str]) -> N
     if any(p.endswith("!") for p in probes):
         out("  !! pathologically slow: without planner statistics SQLite picks a plan that makes a")
         out("  !! page of Statements cost seconds (see loadtests/README.md). The latencies below")
-        out("  !! are measured AFTER running ANALYZE, which the LRS itself never does.")
+        out("  !! are measured AFTER running ANALYZE (the LRS runs PRAGMA optimize when it stops).")
         bootstrap.install(None)
+        svc.close()
         del svc, conn
         gc.collect()
         out("running ANALYZE ...")
@@ -760,6 +763,7 @@ def run_queries(args: argparse.Namespace, sizes: Sizes, summary: list[str]) -> N
     finally:
         progress.finish()
         bootstrap.install(None)
+        svc.close()
     out(f"database {state}:")
     out(f"{sizes.queries} queries per row after {sizes.query_warmup} warm-up; filter values drawn")
     out("from stored Statements; default limit = MAX_PAGE (1000); rows = Statements returned.")

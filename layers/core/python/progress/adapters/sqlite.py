@@ -200,7 +200,10 @@ class Database:
                 try:
                     conn.execute("PRAGMA wal_checkpoint(PASSIVE)")
                 except sqlite3.Error:
+                    if not Path(self.path).exists():
+                        return  # the database was deleted under us: nothing left to checkpoint
                     logger.warning("background WAL checkpoint failed; will retry", exc_info=True)
+            conn.execute("PRAGMA optimize")  # planner statistics, as SQLite advises at close
             conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
         finally:
             conn.close()
@@ -221,7 +224,6 @@ class Database:
             conn.execute("PRAGMA busy_timeout = 10000")
             conn.execute("PRAGMA cache_size = -65536")
             conn.execute("PRAGMA mmap_size = 1073741824")  # reads of big pages without copies
-            conn.execute("PRAGMA optimize = 0x10002")  # refresh planner statistics if stale
             if self.path != ":memory:":
                 conn.execute("PRAGMA wal_autocheckpoint = 0")  # see _checkpoint_loop
                 conn.execute("PRAGMA journal_size_limit = 67108864")

@@ -110,6 +110,9 @@ class Front(ThreadingHTTPServer):
 
 class RequestHandler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
+    # Headers and body go out in two writes; with Nagle on, a small response then waits for
+    # the client's delayed ACK (~40 ms on every keep-alive request). TCP_NODELAY removes that.
+    disable_nagle_algorithm = True
     server: Front
 
     def log_message(self, format: str, *args: Any) -> None:
