@@ -58,7 +58,8 @@ def test_state_put_get_head_delete(lrs: Lrs) -> None:
 
 @pytest.mark.parametrize("size", [64, 700_000])
 def test_binary_state_round_trips_byte_exact(lrs: Lrs, size: int) -> None:
-    """DOC-002: any bytes and content type, returned exactly (also beyond one DynamoDB item)."""
+    """DOC-002, ATT-012: any bytes and content type, returned exactly (also beyond one DynamoDB
+    item)."""
     content = os.urandom(size)
     params = state(stateId=f"blob-{size}")
     reply = send(
@@ -241,7 +242,8 @@ def statement(obj: dict[str, Any]) -> dict[str, Any]:
 
 
 def test_activities_returns_the_definition_merged_from_statements(lrs: Lrs) -> None:
-    """ACT-001 (XAPI-00254): languages from two Statements both returned; newest type wins."""
+    """ACT-001 (XAPI-00254), STMT-044, STMT-045: languages from two Statements both returned; newest
+    type wins."""
     first = {"id": ACT, "definition": {"name": {"en-US": "meeting"}, "type": "http://t/a"}}
     second = {"id": ACT, "definition": {"name": {"fr-FR": "réunion"}, "type": "http://t/b"}}
     parent = {"id": "http://example.com/course", "definition": {"name": {"en-US": "course"}}}

@@ -44,7 +44,8 @@ def count(lrs: Lrs, **params: str) -> int:
 
 
 def test_post_assigns_id_stored_authority_version_and_timestamp(lrs: Lrs) -> None:
-    """STMT-001, STMT-080, STMT-082, STMT-090..093, STMT-102, SAPI-010."""
+    """STMT-001, STMT-080, STMT-082, STMT-090, STMT-091, STMT-092, STMT-093, STMT-094 (the
+    credential as an Agent with an account IFI), STMT-102, SAPI-010."""
     (sid,) = post(lrs, stmt())
     got = lrs.a.get("/statements", params={"statementId": sid})
     assert got.status == 200
@@ -176,7 +177,7 @@ def test_malformed_bodies_get_a_400_naming_the_problem(
 
 
 def test_oversized_body_is_413(lrs: Lrs) -> None:
-    """ERR-008: over MAX_BODY_BYTES -> 413 naming the limit."""
+    """ERR-008, ATT-011: over MAX_BODY_BYTES -> 413 naming the limit."""
     limit = lrs.services.settings.max_body_bytes
     reply = lrs.a.post(
         "/statements", body=b" " * (limit + 1), headers={"Content-Type": "application/json"}
@@ -405,7 +406,7 @@ def test_a_tampered_more_cursor_is_400(lrs: Lrs) -> None:
 
 
 def test_voiding_hides_the_target_from_queries_and_statement_id(lrs: Lrs) -> None:
-    """VOID-001, VOID-002, VOID-006, VOID-007, SAPI-023."""
+    """VOID-001, VOID-002, VOID-006, VOID-007, VOID-008, SAPI-023."""
     (target,) = post(lrs, stmt())
     (voider,) = post(
         lrs, stmt(verb={"id": VOIDED}, object={"objectType": "StatementRef", "id": target})
@@ -447,7 +448,8 @@ def test_a_voiding_statement_cannot_be_voided(lrs: Lrs) -> None:
 
 
 def test_formats_ids_and_canonical(lrs: Lrs) -> None:
-    """SAPI-033, SAPI-056."""
+    """SAPI-033, SAPI-056, STMT-031 (exact: display as received), STMT-032 (ids: no display),
+    STMT-033 (canonical: one language)."""
     (sid,) = post(lrs, stmt())
     ids = lrs.a.get("/statements", params={"statementId": sid, "format": "ids"}).json()
     assert ids["object"] == {"id": "http://example.com/activities/intro"}
@@ -461,6 +463,7 @@ def test_formats_ids_and_canonical(lrs: Lrs) -> None:
     assert canonical["object"]["definition"]["name"] == {"fr-FR": "Introduction"}
     exact = lrs.a.get("/statements", params={"statementId": sid}).json()
     assert exact["object"]["definition"]["name"] == {"en-US": "Intro", "fr-FR": "Introduction"}
+    assert exact["verb"] == {"id": VERB, "display": {"en-US": "experienced"}}
 
 
 def test_context_activities_come_back_as_arrays(lrs: Lrs) -> None:
@@ -528,3 +531,89 @@ def test_tenants_never_see_or_change_each_others_statements(lrs: Lrs) -> None:
     b_page = lrs.b.get("/statements?" + query).json()
     a_ids = {s["id"] for s in lrs.a.get("/statements").json()["statements"]}
     assert not a_ids & {s["id"] for s in b_page["statements"]}
+
+
+# ------------------------------------------------------------------------------ data rules
+
+
+def test_exact_format_returns_values_as_received(lrs: Lrs) -> None:
+    """GEN-015: no property comes back changed (beyond the D§2.3.1 exceptions): key order,
+    unicode, numbers, extension values (nulls included, GEN-018) are kept."""
+    extensions = {
+        "http://example.com/ext/z": {"b": [1, 2.5, -0.001, 1e20], "a": None},
+        "http://example.com/ext/a": "ünïcødé ✓ \u2028",
+    }
+    sent = stmt(result={"score": {"raw": 7, "min": 0, "max": 10}, "extensions": extensions})
+    (sid,) = post(lrs, sent)
+    got = lrs.a.get("/statements", params={"statementId": sid}).json()
+    for key in sent:
+        assert got[key] == sent[key], key
+    assert list(got["result"]["extensions"]) == list(extensions)
+    assert list(got)[: len(sent)] == list(sent)
+
+
+def test_structure_is_checked_but_never_meaning(lrs: Lrs) -> None:
+    """GEN-016: unknown verbs, activity types and extensions are stored, not judged."""
+    odd = stmt(
+        verb={"id": "urn:example:verbs:teleported", "display": {"tlh": "jIH"}},
+        object={
+            "id": "urn:isbn:0451450523",
+            "definition": {"type": "http://example.com/types/nonsense"},
+        },
+        context={"extensions": {"http://example.com/ext/anything": [{"x": []}]}},
+    )
+    assert len(post(lrs, odd)) == 1
+
+
+def test_iris_compare_as_plain_strings(lrs: Lrs) -> None:
+    """GEN-019: no scheme- or case-based normalisation of IRIs in filters."""
+    post(lrs, stmt(verb={"id": "http://example.com/Verbs/Did"}))
+    assert count(lrs, verb="http://example.com/Verbs/Did") == 1
+    assert count(lrs, verb="http://example.com/verbs/did") == 0
+    assert count(lrs, verb="HTTP://example.com/Verbs/Did") == 0
+
+
+def test_verbs_and_activities_are_keyed_by_id_never_by_display_or_definition(lrs: Lrs) -> None:
+    """STMT-034: reports key on the verb IRI; STMT-043: one activity id is one Activity,
+    whatever definitions different authors send."""
+    post(
+        lrs,
+        stmt(verb={"id": VERB, "display": {"en-US": "experienced"}}),
+        stmt(
+            verb={"id": VERB, "display": {"en-GB": "went through"}},
+            object={
+                "id": "http://example.com/activities/intro",
+                "definition": {"name": {"de": "Einführung"}, "type": "http://e.com/t/other"},
+            },
+        ),
+    )
+    assert count(lrs, verb=VERB) == 2
+    assert count(lrs, activity="http://example.com/activities/intro") == 2
+
+
+def test_response_patterns_have_no_length_limits(lrs: Lrs) -> None:
+    """STMT-048: long patterns and many correctResponsesPattern entries are accepted."""
+    definition = {
+        "interactionType": "fill-in",
+        "correctResponsesPattern": ["x" * 20_000] + [f"answer {i}" for i in range(2_000)],
+    }
+    obj = {"id": "http://example.com/q/long", "definition": definition}
+    (sid,) = post(lrs, stmt(object=obj, result={"response": "y" * 50_000}))
+    got = lrs.a.get("/statements", params={"statementId": sid}).json()
+    assert got["object"]["definition"] == definition
+
+
+def test_attachment_data_comes_only_with_attachments_true(lrs: Lrs) -> None:
+    """STMT-111, SAPI-034: without attachments=true the reply is plain JSON, no raw data."""
+    att = {
+        "usageType": "http://example.com/usage/link",
+        "display": {"en-US": "slides"},
+        "contentType": "application/pdf",
+        "length": 1234,
+        "sha2": "a" * 64,
+        "fileUrl": "http://example.com/slides.pdf",
+    }
+    (sid,) = post(lrs, stmt(attachments=[att]))
+    plain = lrs.a.get("/statements", params={"statementId": sid})
+    assert plain.header("Content-Type") == "application/json"
+    assert plain.json()["attachments"] == [att]

@@ -110,7 +110,7 @@ def allowed_rewrites(draw: st.DrawFn) -> dict[str, Any]:
 
 @given(allowed_rewrites())
 def test_every_allowed_rewrite_stays_equivalent(rewritten: dict[str, Any]) -> None:
-    """IMM-001/002 as a property."""
+    """IMM-001/002 as a property; STMT-020 (member order) and GEN-011 (mbox domain case)."""
     assert statements_equivalent(BASE, rewritten)
     assert statements_equivalent(rewritten, BASE)
 
@@ -159,6 +159,7 @@ def test_substatement_keys_are_related_only() -> None:
 
 
 def test_agent_key_is_none_for_an_anonymous_group() -> None:
+    """STMT-022: an anonymous Group has no identity, so it never equals another Group."""
     assert agent_key({"objectType": "Group", "member": []}) is None
     assert agent_key({"mbox_sha1sum": "ABC"}) == "sha1:abc"
 
