@@ -9,10 +9,12 @@ Sections (each prints its figures; nothing here ever fails on speed):
 * query -- GET /xapi/statements latency through the handler over 100,000 stored Statements in
   SQLite (the database is cached in ``.bench/``, keyed by generator and schema version);
   probed first as the LRS leaves it (no ANALYZE), measured after ANALYZE if that is pathological.
+* documents -- State resource PUT / GET / POST merge / id list latency through the handler,
+  SQLite and DynamoDB on moto (``loadtests/bench_documents.py``).
 * import -- cold import of the handler (and of boto3) in fresh interpreters.
 
 Options: ``--quick`` (small numbers: a smoke run), ``--fresh`` (rebuild the cached database),
-``--only ingest,query,import``, ``--profile`` (cProfile of the stubbed ingest path).
+``--only ingest,query,documents,import``, ``--profile`` (cProfile of the stubbed ingest path).
 """
 
 from __future__ import annotations
@@ -904,11 +906,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--quick", action="store_true", help="small numbers: a smoke run")
     parser.add_argument("--fresh", action="store_true", help="rebuild the cached query database")
     parser.add_argument("--profile", action="store_true", help="cProfile the stubbed ingest path")
-    parser.add_argument("--only", default="ingest,query,import", help="sections to run")
+    parser.add_argument("--only", default="ingest,query,documents,import", help="sections to run")
     parser.add_argument("--cache-dir", default=str(REPO / ".bench"), help="default: .bench/")
     args = parser.parse_args(argv)
     sections = {s.strip() for s in args.only.split(",") if s.strip()}
-    unknown = sections - {"ingest", "query", "import"}
+    unknown = sections - {"ingest", "query", "documents", "import"}
     if unknown:
         parser.error(f"--only: unknown section(s) {', '.join(sorted(unknown))}")
     sizes = QUICK if args.quick else FULL
@@ -923,6 +925,10 @@ def main(argv: list[str] | None = None) -> int:
             run_ingest(args, sizes, summary)
         if "query" in sections:
             run_queries(args, sizes, summary)
+        if "documents" in sections:
+            from loadtests.bench_documents import run_documents
+
+            run_documents(args.quick, summary)
         if "import" in sections:
             run_imports(args, sizes, summary)
     except BenchError as exc:
