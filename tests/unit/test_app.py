@@ -207,3 +207,13 @@ def test_a_failing_post_store_hook_never_fails_a_committed_write(
     (sid,) = service.store(ADMIN, [stmt()]).ids
     assert service.get(ADMIN, sid, voided=False).id == sid
     assert "post-store hook failed" in caplog.text
+
+
+def test_lambda_containers_need_a_shared_cursor_secret() -> None:
+    """Each container signs `more` cursors; they must all use one key, given by the stage."""
+    with pytest.raises(SettingsError, match="CURSOR_SECRET"):
+        Settings.from_env({"AWS_LAMBDA_FUNCTION_NAME": "xapi", "BACKEND": "dynamodb"})
+    with pytest.raises(SettingsError, match="16 bytes"):
+        Settings.from_env({"CURSOR_SECRET": "short"})
+    ok = Settings.from_env({"AWS_LAMBDA_FUNCTION_NAME": "xapi", "CURSOR_SECRET": "k" * 32})
+    assert ok.cursor_secret == "k" * 32

@@ -75,6 +75,12 @@ class Settings:
             index_shards=integer(ENV_INDEX_SHARDS, d.index_shards, 1),
             authority_homepage=env.get(ENV_AUTHORITY_HOMEPAGE) or d.authority_homepage,
         )
+        if env.get("AWS_LAMBDA_FUNCTION_NAME") and not settings.cursor_secret:
+            # Locally a key file in DATA_DIR serves; on Lambda the disk is read-only and every
+            # container must sign `more` cursors with the same key.
+            problems.append(f"{ENV_CURSOR_SECRET}: required on AWS Lambda (at least 16 bytes)")
+        if settings.cursor_secret and len(settings.cursor_secret.encode()) < 16:
+            problems.append(f"{ENV_CURSOR_SECRET}: at least 16 bytes")
         if problems:
             raise SettingsError("invalid settings: " + "; ".join(problems))
         return settings
