@@ -7,18 +7,30 @@ local mode starts it, with DynamoDB's per-request atomicity).
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable, Iterator
 from contextlib import ExitStack, contextmanager
 from pathlib import Path
 from typing import Any
 
 import pytest
+from hypothesis import settings
 
 from progress.adapters import memory, sqlite
 from progress.adapters.dynamodb.documents import DynamoActivityStore, DynamoDocumentStore
 from progress.adapters.dynamodb.statements import DynamoStatementStore
 from progress.adapters.dynamodb.tenants import DynamoTenantStore
 from progress.local import moto
+from progress.settings import ENV_POWERTOOLS_METRICS_DISABLED
+
+# Handlers emit EMF metrics on Lambda only (progress.edge.observability): none in test output.
+os.environ.setdefault(ENV_POWERTOOLS_METRICS_DISABLED, "true")
+
+# `make mutation` runs each test once per mutant: fewer, reproducible examples there.
+settings.register_profile(
+    "mutation", max_examples=20, derandomize=True, database=None, deadline=None
+)
+settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "default"))
 
 BACKENDS = ("dynamodb", "memory", "sqlite")
 TABLE = "progress-test"

@@ -11,9 +11,11 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from progress.app.documents import agent_person
 from progress.bootstrap import services
+from progress.catalog import Metric
 from progress.domain.errors import DomainError, InvalidParameter
 from progress.domain.errors import NotFound as DomainNotFound
 from progress.edge.http import CORS_ALLOW_HEADERS, CORS_EXPOSE_HEADERS, XAPI_VERSION
+from progress.edge.observability import count, timed, with_metrics
 from progress.edge.xapi import documents as docs
 from progress.edge.xapi import statements as st
 from progress.edge.xapi.api import (
@@ -49,6 +51,7 @@ def put_statement() -> Response[Any]:
     st.check_put_params(request.params)
     body = st.parse_statements_body(request, put_id=statement_id)
     services().statements.store(principal, body.statements, body.attachments)
+    count(Metric.STATEMENTS_STORED)
     return Response(status_code=204)
 
 
@@ -59,6 +62,7 @@ def post_statements() -> Response[Any]:
         raise InvalidParameter(f"{', '.join(sorted(request.params))}: not allowed on POST")
     body = st.parse_statements_body(request)
     result = services().statements.store(principal, body.statements, body.attachments)
+    count(Metric.STATEMENTS_STORED, len(result.ids))
     return json_response(orjson.dumps(result.ids))
 
 
@@ -72,7 +76,8 @@ def get_statements() -> Response[Any]:
         found = svc.statements.get(principal, wanted.statement_id, voided=wanted.voided)
         body, statements = st.render_statement(found, wanted.format, langs), [found]
     else:
-        page = svc.statements.query(principal, wanted.query, wanted.after)
+        with timed(Metric.STATEMENT_QUERY_LATENCY):
+            page = svc.statements.query(principal, wanted.query, wanted.after)
         more = (
             "" if page.next is None else st.more_url(request.path, svc.cursors, wanted, page.next)
         )
@@ -171,6 +176,7 @@ def unexpected(exc: Exception) -> Response[Any]:
     return unexpected_response(exc)
 
 
+@with_metrics
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     routed = preprocess(event)
     if isinstance(routed, dict):

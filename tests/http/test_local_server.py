@@ -274,3 +274,37 @@ def test_sigint_stops_it_even_when_started_as_a_background_job(tmp_path: Path) -
     out, _ = proc.communicate(timeout=15)
     assert proc.returncode == 0
     assert "stopped" in out
+
+
+def test_the_authorizer_runs_first_as_on_api_gateway(server: Server) -> None:
+    """C§4 on both runtimes: wrong credentials stop at the authorizer (API Gateway's 401), CORS
+    preflight skips it, and credentials inside an alternate-syntax form (C§1.3, no header) still
+    reach the handler. Nothing else is printed: no EMF metrics locally."""
+    wrong = base64.b64encode(f"{server.key}:nope".encode()).decode()
+    status, headers, body = server.call(
+        "GET", "/statements", headers={"Authorization": f"Basic {wrong}"}, auth=False
+    )
+    assert status == 401
+    assert headers["WWW-Authenticate"] == 'Basic realm="xAPI"'
+    assert headers["X-Experience-API-Version"] == "1.0.3"
+    assert json.loads(body)["error"]["status"] == 401
+    status, headers, _ = server.call(
+        "OPTIONS",
+        "/statements",
+        headers={"Origin": "https://course.example", "Access-Control-Request-Method": "PUT"},
+        auth=False,
+    )
+    assert status == 204
+    assert headers["Access-Control-Allow-Origin"] == "*"
+    token = base64.b64encode(f"{server.key}:{server.secret}".encode()).decode()
+    form = f"Authorization=Basic%20{token}&X-Experience-API-Version=1.0.3".encode()
+    status, _, body = server.call(
+        "POST",
+        "/statements?method=GET",
+        form,
+        {"Content-Type": "application/x-www-form-urlencoded"},
+        auth=False,
+    )
+    assert status == 200, body
+    assert "statements" in json.loads(body)
+    assert '"_aws"' not in stop(server)

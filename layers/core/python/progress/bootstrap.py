@@ -10,6 +10,7 @@ import secrets
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass
+from functools import cached_property
 from pathlib import Path
 from typing import Any
 
@@ -30,13 +31,13 @@ from progress.edge.xapi.cursor import CursorCodec
 from progress.settings import Settings
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True)
 class Services:
     settings: Settings
     statements: StatementService
     auth: Authenticator
     tenants: TenantAdmin
-    cursors: CursorCodec
+    cursor_key: Callable[[], bytes]
     statement_store: StatementStore
     tenant_store: TenantStore
     documents: DocumentService
@@ -44,6 +45,12 @@ class Services:
     document_store: DocumentStore
     activity_store: ActivityStore
     closers: tuple[Callable[[], None], ...] = ()
+
+    @cached_property
+    def cursors(self) -> CursorCodec:
+        """Built on first use, so functions that sign no cursors (the authorizer) never fetch
+        the key, and need no permission to read it."""
+        return CursorCodec(self.cursor_key())
 
     def close(self) -> None:
         """Release what the adapters hold (SQLite: stop the checkpointer, truncate the WAL)."""
@@ -54,6 +61,10 @@ class Services:
 def _cursor_key(settings: Settings) -> bytes:
     if settings.cursor_secret:
         return settings.cursor_secret.encode()
+    if settings.cursor_secret_arn:
+        from progress.adapters.secrets import secret_string
+
+        return secret_string(settings.cursor_secret_arn).encode()
     if settings.backend == "memory":
         return secrets.token_bytes(32)
     # Local modes: a key persisted beside the data, so `more` URLs survive restarts.
@@ -127,7 +138,7 @@ def build(settings: Settings, *, dynamodb_client: Any | None = None) -> Services
         statements=statements,
         auth=Authenticator(tenant_store, settings.authority_homepage),
         tenants=TenantAdmin(tenant_store),
-        cursors=CursorCodec(_cursor_key(settings)),
+        cursor_key=lambda: _cursor_key(settings),
         statement_store=statement_store,
         tenant_store=tenant_store,
         documents=DocumentService(document_store, clock),

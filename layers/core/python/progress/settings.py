@@ -15,11 +15,16 @@ ENV_BACKEND = "BACKEND"
 ENV_DATA_DIR = "DATA_DIR"
 ENV_TABLE_NAME = "TABLE_NAME"
 ENV_CURSOR_SECRET = "CURSOR_SECRET"  # noqa: S105 - the variable's name, not a secret
+ENV_CURSOR_SECRET_ARN = "CURSOR_SECRET_ARN"  # noqa: S105 - Secrets Manager secret holding it
 ENV_MAX_BODY_BYTES = "MAX_BODY_BYTES"
 ENV_MAX_PAGE = "MAX_PAGE"
 ENV_CONSISTENCY_LAG_MS = "CONSISTENCY_LAG_MS"
 ENV_INDEX_SHARDS = "INDEX_SHARDS"
 ENV_AUTHORITY_HOMEPAGE = "AUTHORITY_HOMEPAGE"
+# Read by Powertools, not by Settings; named here so that infra/ and the local runtime share them.
+ENV_POWERTOOLS_SERVICE_NAME = "POWERTOOLS_SERVICE_NAME"
+ENV_POWERTOOLS_METRICS_NAMESPACE = "POWERTOOLS_METRICS_NAMESPACE"
+ENV_POWERTOOLS_METRICS_DISABLED = "POWERTOOLS_METRICS_DISABLED"
 
 
 class SettingsError(ValueError):
@@ -32,6 +37,7 @@ class Settings:
     data_dir: Path = Path("data")
     table_name: str = "progress"
     cursor_secret: str = ""
+    cursor_secret_arn: str = ""
     max_body_bytes: int = 10 * 1024 * 1024
     max_page: int = 1000
     consistency_lag_ms: int = 0
@@ -69,16 +75,22 @@ class Settings:
             data_dir=Path(env.get(ENV_DATA_DIR) or "data"),
             table_name=env.get(ENV_TABLE_NAME) or "progress",
             cursor_secret=env.get(ENV_CURSOR_SECRET, ""),
+            cursor_secret_arn=env.get(ENV_CURSOR_SECRET_ARN, ""),
             max_body_bytes=integer(ENV_MAX_BODY_BYTES, d.max_body_bytes, 1024),
             max_page=integer(ENV_MAX_PAGE, d.max_page, 1),
             consistency_lag_ms=integer(ENV_CONSISTENCY_LAG_MS, d.consistency_lag_ms, 0),
             index_shards=integer(ENV_INDEX_SHARDS, d.index_shards, 1),
             authority_homepage=env.get(ENV_AUTHORITY_HOMEPAGE) or d.authority_homepage,
         )
-        if env.get("AWS_LAMBDA_FUNCTION_NAME") and not settings.cursor_secret:
+        if env.get("AWS_LAMBDA_FUNCTION_NAME") and not (
+            settings.cursor_secret or settings.cursor_secret_arn
+        ):
             # Locally a key file in DATA_DIR serves; on Lambda the disk is read-only and every
-            # container must sign `more` cursors with the same key.
-            problems.append(f"{ENV_CURSOR_SECRET}: required on AWS Lambda (at least 16 bytes)")
+            # container must sign `more` cursors with the same key. infra/ sets the ARN: the key
+            # is then read from Secrets Manager on first use and never sits in the configuration.
+            problems.append(
+                f"{ENV_CURSOR_SECRET} or {ENV_CURSOR_SECRET_ARN}: one is required on AWS Lambda"
+            )
         if settings.cursor_secret and len(settings.cursor_secret.encode()) < 16:
             problems.append(f"{ENV_CURSOR_SECRET}: at least 16 bytes")
         if problems:

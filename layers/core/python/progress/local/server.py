@@ -1,9 +1,10 @@
 """`make run`: the LRS on http://127.0.0.1:8080/xapi, served by the very Lambda handlers.
 
-Each HTTP request becomes an API Gateway REST proxy event, is passed to
-``functions/<name>/handler.lambda_handler`` (chosen from ``progress.routes``), and the proxy
-response is written back. Environment: PORT, HOST, BACKEND (sqlite|dynamodb), DATA_DIR,
-LRS_KEY / LRS_SECRET (credentials of the default tenant).
+Each HTTP request becomes an API Gateway REST proxy event. As on API Gateway, the route's
+authorizer (``progress.catalog``) sees it first, except OPTIONS; then it is passed to
+``functions/<name>/handler.lambda_handler`` and the proxy response is written back.
+Environment: PORT, HOST, BACKEND (sqlite|dynamodb), DATA_DIR, LRS_KEY / LRS_SECRET (credentials
+of the default tenant).
 """
 
 from __future__ import annotations
@@ -26,11 +27,12 @@ from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 from progress import bootstrap
+from progress.catalog import ROUTES, route_for
 from progress.domain.errors import DomainError
 from progress.domain.tenancy import Scope
+from progress.edge.authorizer import DENIED_BODY, DENIED_HEADERS, DENIED_STATUS
 from progress.local import moto
-from progress.routes import ROUTES, route_for
-from progress.settings import Settings
+from progress.settings import ENV_POWERTOOLS_METRICS_DISABLED, Settings
 
 Handler = Callable[[dict[str, Any], Any], dict[str, Any]]
 DEFAULT_TENANT = "default"
@@ -98,6 +100,33 @@ def to_event(method: str, target: str, headers: dict[str, str], body: bytes) -> 
     }
 
 
+def authorize(
+    authorizer: Handler, name: str, event: dict[str, Any]
+) -> tuple[int, dict[str, str], bytes] | None:
+    """What API Gateway does with a REQUEST authorizer: the response that stops the request
+    (401 on "Unauthorized", 403 on a Deny), or None after putting the authorizer's context into
+    ``requestContext.authorizer``."""
+    method, path = event["httpMethod"], event["path"]
+    request = {k: v for k, v in event.items() if k not in ("body", "isBase64Encoded")}
+    request.update(
+        type="REQUEST",
+        methodArn=f"arn:aws:execute-api:local:000000000000:local/local/{method}{path}",
+    )
+    try:
+        policy = authorizer(request, LambdaContext(name))
+    except Exception as exc:
+        if str(exc) == "Unauthorized":
+            return DENIED_STATUS, dict(DENIED_HEADERS), DENIED_BODY.encode()
+        raise
+    if any(s["Effect"] != "Allow" for s in policy["policyDocument"]["Statement"]):
+        return 403, {"Content-Type": "application/json"}, b'{"message": "Forbidden"}'
+    event["requestContext"]["authorizer"] = {
+        **policy.get("context", {}),
+        "principalId": policy["principalId"],
+    }
+    return None
+
+
 class Front(ThreadingHTTPServer):
     daemon_threads = True
     allow_reuse_address = True
@@ -105,7 +134,8 @@ class Front(ThreadingHTTPServer):
     def __init__(self, address: tuple[str, int], max_body: int) -> None:
         super().__init__(address, RequestHandler)
         self.max_body = max_body
-        self.handlers: dict[str, Handler] = {r.function: load_handler(r.function) for r in ROUTES}
+        names = {name for r in ROUTES for name in (r.function, r.authorizer) if name}
+        self.handlers: dict[str, Handler] = {name: load_handler(name) for name in names}
 
 
 class RequestHandler(BaseHTTPRequestHandler):
@@ -185,6 +215,12 @@ class RequestHandler(BaseHTTPRequestHandler):
             return
         headers = dict(self.headers.items())
         event = to_event(self.command, self.path, headers, body)
+        if route.authorizer and self.command != "OPTIONS":
+            name = route.authorizer
+            denied = authorize(self.server.handlers[name], name, event)
+            if denied is not None:
+                self._write(*denied)
+                return
         response = self.server.handlers[route.function](event, LambdaContext(route.function))
         raw = response.get("body") or ""
         data = base64.b64decode(raw) if response.get("isBase64Encoded") else raw.encode("utf-8")
@@ -255,6 +291,8 @@ class Running:
 
 def start(settings: Settings, host: str, port: int) -> Running:
     """Build the services exactly as a Lambda container would, and bind the HTTP front."""
+    # Nobody collects EMF metrics here: keep stdout for the banner (progress.edge.observability).
+    os.environ.setdefault(ENV_POWERTOOLS_METRICS_DISABLED, "true")
     stack = ExitStack()
     try:
         client = moto.start(stack, settings.table_name) if settings.backend == "dynamodb" else None

@@ -1,0 +1,158 @@
+"""The one catalog of what the service runs: functions, HTTP routes, event rules, state machines
+and the metric names. Pure data: no AWS imports.
+
+Both runtimes read it. ``progress.local`` serves the routes with the very handlers (and runs the
+route's authorizer first, as API Gateway does); ``infra/`` builds one Lambda per function, one
+API resource per route, one EventBridge rule per rule and one state machine per entry.
+``tests/infra/test_divergence.py`` fails when the synthesized templates and this catalog differ.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import StrEnum
+from typing import Final
+
+
+class Trigger(StrEnum):
+    """How a function is invoked; it decides the wiring infra gives it."""
+
+    API = "api"  # the target of a Route, behind API Gateway (synchronous)
+    AUTHORIZER = "authorizer"  # an API Gateway REQUEST authorizer (synchronous)
+    STREAM = "stream"  # the table's stream (the outbox relay): batches, bisect, on-failure DLQ
+    EVENT = "event"  # the target of Rules (consumers): asynchronous, its own DLQ
+    TASK = "task"  # a state machine Task
+
+
+class Access(StrEnum):
+    """What a function's role may do; infra turns each into the narrowest grant it can."""
+
+    TABLE_DATA = "table-data"  # read/write items of every tenant (the multi-tenant data plane)
+    CREDENTIAL_LOOKUP = "credential-lookup"  # GetItem on ``CRED#*`` keys only
+    CURSOR_SECRET = "cursor-secret"  # read the HMAC key of `more` cursors  # noqa: S105
+    PUBLISH_EVENTS = "publish-events"  # put events on the service bus (the outbox relay)
+
+
+@dataclass(frozen=True, slots=True)
+class Function:
+    """``functions/<name>/handler.py`` with a ``lambda_handler``."""
+
+    name: str
+    trigger: Trigger
+    access: frozenset[Access]
+    description: str
+    memory_mb: int = 1024
+    timeout_s: int = 29
+
+
+@dataclass(frozen=True, slots=True)
+class Route:
+    """Every method under ``prefix`` goes to ``function`` (API Gateway ``{prefix}/{proxy+}``).
+
+    ``authorizer`` runs first on every method but OPTIONS (CORS preflight carries no
+    credentials, Fetch standard §3.2.2).
+    """
+
+    prefix: str
+    function: str
+    description: str
+    authorizer: str | None = "authorizer"
+
+
+@dataclass(frozen=True, slots=True)
+class Rule:
+    """An EventBridge rule on the service bus: these detail types of ``source`` go to
+    ``target`` (a ``Trigger.EVENT`` function)."""
+
+    name: str
+    source: str
+    detail_types: tuple[str, ...]
+    target: str
+    description: str
+
+    def matches(self, source: str, detail_type: str) -> bool:
+        return source == self.source and detail_type in self.detail_types
+
+
+@dataclass(frozen=True, slots=True)
+class StateMachine:
+    """``statemachines/<name>.asl.json``. Its ``${...}`` placeholders are substituted by infra:
+    ``${<function>_arn}`` for each function in ``tasks``, plus ``${table_name}`` and
+    ``${event_bus_name}``."""
+
+    name: str
+    tasks: tuple[str, ...]
+    description: str
+
+    @property
+    def definition(self) -> str:
+        return f"{self.name}.asl.json"
+
+
+FUNCTIONS: Final[tuple[Function, ...]] = (
+    Function(
+        "xapi_api",
+        Trigger.API,
+        frozenset({Access.TABLE_DATA, Access.CURSOR_SECRET}),
+        "xAPI 1.0.3 resources (statements, documents, activities, agents, about)",
+        memory_mb=1769,  # one full vCPU: ingest is CPU-bound (parse, validate, serialize)
+    ),
+    Function(
+        "authorizer",
+        Trigger.AUTHORIZER,
+        frozenset({Access.CREDENTIAL_LOOKUP}),
+        "HTTP Basic key/secret -> tenant and scopes (API Gateway REQUEST authorizer)",
+        timeout_s=10,
+    ),
+)
+
+ROUTES: Final[tuple[Route, ...]] = (
+    Route(
+        "/xapi",
+        "xapi_api",
+        "xAPI 1.0.3 resources (statements, state, activity/agent profiles, activities, agents,"
+        " about)",
+    ),
+)
+
+# Issue 4 (events) adds the outbox relay (Trigger.STREAM), its consumers (Trigger.EVENT) and
+# their rules; the GDPR erasure saga adds a state machine. Until then both tables are empty,
+# and infra and the divergence test already read them.
+RULES: Final[tuple[Rule, ...]] = ()
+STATE_MACHINES: Final[tuple[StateMachine, ...]] = ()
+
+
+def function(name: str) -> Function:
+    for fn in FUNCTIONS:
+        if fn.name == name:
+            return fn
+    raise KeyError(f"{name}: not in progress.catalog.FUNCTIONS")
+
+
+def route_for(path: str) -> Route | None:
+    for route in ROUTES:
+        if path == route.prefix or path.startswith(route.prefix + "/"):
+            return route
+    return None
+
+
+def rules_for(source: str, detail_type: str) -> tuple[Rule, ...]:
+    """The rules an event matches: what EventBridge does on AWS and the local dispatcher does."""
+    return tuple(rule for rule in RULES if rule.matches(source, detail_type))
+
+
+# ---------------------------------------------------------------------------------------------
+# Metrics (CloudWatch EMF via Powertools). The handlers emit them; infra/ charts and alarms on
+# them by these names.
+
+METRICS_NAMESPACE: Final = "progress"
+
+
+class Metric(StrEnum):
+    STATEMENTS_STORED = "StatementsStored"  # xapi_api: Statements accepted by PUT/POST
+    STATEMENT_QUERY_LATENCY = "StatementQueryLatency"  # xapi_api: ms of a GET /statements query
+    CREDENTIALS_REJECTED = "CredentialsRejected"  # authorizer: wrong key or secret
+    # Emitted by the outbox relay and the projection consumer of issue 4 (events); the
+    # dashboards already chart them and say so.
+    OUTBOX_LAG = "OutboxLag"  # ms from outbox row commit to publication on the bus
+    PROJECTION_LAG = "ProjectionLag"  # ms from event time to the projection's commit
