@@ -16,31 +16,16 @@ from hypothesis import strategies as st
 
 from progress import bootstrap
 from progress.domain.tenancy import Scope
+from progress.edge.xapi.statements import QUERY_PARAMS, SINGLE_PARAMS
 from progress.local.server import Handler, LambdaContext, load_handler, to_event
 from progress.settings import Settings
 
-PARAMS = [
-    "statementId",
-    "voidedStatementId",
-    "agent",
-    "verb",
-    "activity",
-    "registration",
-    "related_activities",
-    "related_agents",
-    "since",
-    "until",
-    "limit",
-    "format",
-    "attachments",
-    "ascending",
-    "more",
-    "activityId",
-    "stateId",
-    "profileId",
-    "method",
-    "Verb",
-]
+# Every parameter the Statement and document resources know, plus some they must refuse.
+PARAMS = sorted(
+    QUERY_PARAMS
+    | SINGLE_PARAMS
+    | {"more", "activityId", "stateId", "profileId", "method", "Verb", "unknown"}
+)
 PATHS = [
     "/xapi/statements",
     "/xapi/activities/state",
