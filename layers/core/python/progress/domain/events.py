@@ -115,16 +115,14 @@ def fact_from_data(tenant: str, data: dict[str, Any]) -> StatementFact:
     )
 
 
-@dataclass(frozen=True, slots=True)
-class AttemptOpened:
-    TYPE: ClassVar[str] = "progress.attempt.opened.v1"
+class _AttemptVersionEvent:
+    """Identity shared by the events of one Attempt version: the same id on every replay."""
+
+    __slots__ = ()
+    TYPE: ClassVar[str]
     attempt_id: str
     key: AttemptKey
-    seq: int
     version: int
-    opened_at_us: int
-    statement_id: str
-    occurred_us: int
 
     @property
     def tenant(self) -> str:
@@ -133,6 +131,18 @@ class AttemptOpened:
     @property
     def event_id(self) -> str:
         return stable_id("event", self.TYPE, self.key.tenant, self.attempt_id, self.version)
+
+
+@dataclass(frozen=True, slots=True)
+class AttemptOpened(_AttemptVersionEvent):
+    TYPE: ClassVar[str] = "progress.attempt.opened.v1"
+    attempt_id: str
+    key: AttemptKey
+    seq: int
+    version: int
+    opened_at_us: int
+    statement_id: str
+    occurred_us: int
 
     def data(self) -> dict[str, Any]:
         return {
@@ -146,7 +156,7 @@ class AttemptOpened:
 
 
 @dataclass(frozen=True, slots=True)
-class AttemptClosed:
+class AttemptClosed(_AttemptVersionEvent):
     TYPE: ClassVar[str] = "progress.attempt.closed.v1"
     attempt_id: str
     key: AttemptKey
@@ -157,14 +167,6 @@ class AttemptClosed:
     closed_at_us: int
     closed_by: str | None  # the closing Statement; None when expired
     occurred_us: int
-
-    @property
-    def tenant(self) -> str:
-        return self.key.tenant
-
-    @property
-    def event_id(self) -> str:
-        return stable_id("event", self.TYPE, self.key.tenant, self.attempt_id, self.version)
 
     def data(self) -> dict[str, Any]:
         return {
