@@ -10,6 +10,7 @@ from __future__ import annotations
 import os
 from collections.abc import Callable, Iterator
 from contextlib import ExitStack, contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -82,3 +83,87 @@ def document_store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[A
 @pytest.fixture(params=BACKENDS)
 def activity_store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Any]:
     yield from _store("Activity", request, tmp_path)
+
+
+# ------------------------------------------------------------------------------- progress
+
+
+@dataclass
+class ProgressKit:
+    """One backend's progress adapters over one store, and its outbox as the relay sees it."""
+
+    attempts: Any
+    statements: Any
+    rules: Any
+    certificates: Any
+    dead_letters: Any
+    read_outbox: Callable[[], list[dict[str, Any]]]  # envelopes committed since the last call
+
+
+PROGRESS_BACKENDS = ("dynamodb", "memory", "sqlite")
+
+
+def _drain(outbox: Any) -> Callable[[], list[dict[str, Any]]]:
+    def drain() -> list[dict[str, Any]]:
+        rows = outbox.pending(10_000)
+        outbox.published([seq for seq, _ in rows])
+        return [env for _, env in rows]
+
+    return drain
+
+
+@contextmanager
+def progress_kit(backend: str, tmp: Path) -> Iterator[ProgressKit]:
+    if backend == "memory":
+        outbox = memory.MemoryOutbox()
+        yield ProgressKit(
+            memory.MemoryAttemptStore(outbox),
+            memory.MemoryStatementStore(outbox),
+            memory.MemoryRulesStore(),
+            memory.MemoryCertificateStore(),
+            memory.MemoryDeadLetters(),
+            _drain(outbox),
+        )
+    elif backend == "sqlite":
+        db = sqlite.Database(tmp / "progress.db")
+        try:
+            yield ProgressKit(
+                sqlite.SqliteAttemptStore(db),
+                sqlite.SqliteStatementStore(db),
+                sqlite.SqliteRulesStore(db),
+                sqlite.SqliteCertificateStore(db),
+                sqlite.SqliteDeadLetters(db),
+                _drain(sqlite.SqliteOutbox(db)),
+            )
+        finally:
+            db.close()
+    else:
+        from progress.adapters.dynamodb.progress import (
+            DynamoAttemptStore,
+            DynamoCertificateStore,
+            DynamoRulesStore,
+        )
+        from progress.adapters.dynamodb.stream import StreamReader
+        from progress.adapters.sqs import SqsDeadLetters
+
+        with ExitStack() as stack:
+            client = moto.start(stack, TABLE)
+            reader = StreamReader.for_table(TABLE)
+
+            def read() -> list[dict[str, Any]]:
+                return [env for record in reader.poll() for env in reader.envelopes(record)]
+
+            yield ProgressKit(
+                DynamoAttemptStore(client, TABLE),
+                DynamoStatementStore(client, TABLE),
+                DynamoRulesStore(client, TABLE),
+                DynamoCertificateStore(client, TABLE),
+                SqsDeadLetters.create_local(("projection", "certificates")),
+                read,
+            )
+
+
+@pytest.fixture(params=PROGRESS_BACKENDS)
+def kit(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[ProgressKit]:
+    with progress_kit(request.param, tmp_path) as made:
+        yield made

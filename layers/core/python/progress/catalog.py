@@ -21,6 +21,7 @@ class Trigger(StrEnum):
     AUTHORIZER = "authorizer"  # an API Gateway REQUEST authorizer (synchronous)
     STREAM = "stream"  # the table's stream (the outbox relay): batches, bisect, on-failure DLQ
     EVENT = "event"  # the target of Rules (consumers): asynchronous, its own DLQ
+    SCHEDULE = "schedule"  # run every ``Function.schedule_minutes`` (EventBridge Scheduler)
     TASK = "task"  # a state machine Task
 
 
@@ -31,6 +32,7 @@ class Access(StrEnum):
     CREDENTIAL_LOOKUP = "credential-lookup"  # GetItem on ``CRED#*`` keys only
     CURSOR_SECRET = "cursor-secret"  # read the HMAC key of `more` cursors  # noqa: S105
     PUBLISH_EVENTS = "publish-events"  # put events on the service bus (the outbox relay)
+    CERTIFICATES = "certificates"  # read/write the certificate bucket (PDF + JSON documents)
 
 
 @dataclass(frozen=True, slots=True)
@@ -43,6 +45,7 @@ class Function:
     description: str
     memory_mb: int = 1024
     timeout_s: int = 29
+    schedule_minutes: int | None = None  # Trigger.SCHEDULE only
 
 
 @dataclass(frozen=True, slots=True)
@@ -104,6 +107,41 @@ FUNCTIONS: Final[tuple[Function, ...]] = (
         "HTTP Basic key/secret -> tenant and scopes (API Gateway REQUEST authorizer)",
         timeout_s=10,
     ),
+    Function(
+        "outbox_relay",
+        Trigger.STREAM,
+        frozenset({Access.PUBLISH_EVENTS}),
+        "Table stream -> EventBridge: publishes the outbox rows of new and changed items",
+        timeout_s=60,
+    ),
+    Function(
+        "projection",
+        Trigger.EVENT,
+        frozenset({Access.TABLE_DATA}),
+        "progress.statement.stored.v1 -> attempts and completion records (inbox, outbox)",
+        timeout_s=60,
+    ),
+    Function(
+        "certificates",
+        Trigger.EVENT,
+        frozenset({Access.TABLE_DATA, Access.CERTIFICATES}),
+        "progress.completion.recorded.v1 -> one certificate per completion (PDF + JSON)",
+        timeout_s=60,
+    ),
+    Function(
+        "sweeper",
+        Trigger.SCHEDULE,
+        frozenset({Access.TABLE_DATA}),
+        "Closes attempts past their inactivity timeout",
+        timeout_s=300,
+        schedule_minutes=5,
+    ),
+    Function(
+        "progress_api",
+        Trigger.API,
+        frozenset({Access.TABLE_DATA, Access.CURSOR_SECRET, Access.CERTIFICATES}),
+        "Attempts and completions per learner / activity; certificate verification",
+    ),
 )
 
 ROUTES: Final[tuple[Route, ...]] = (
@@ -113,12 +151,36 @@ ROUTES: Final[tuple[Route, ...]] = (
         "xAPI 1.0.3 resources (statements, state, activity/agent profiles, activities, agents,"
         " about)",
     ),
+    Route(
+        "/progress",
+        "progress_api",
+        "Attempts and completion records per learner and per activity (cursor-paginated)",
+    ),
+    Route(
+        "/certificates",
+        "progress_api",
+        "Certificate verification: anyone holding a certificate's id may check it",
+        authorizer=None,
+    ),
 )
 
-# Issue 4 (events) adds the outbox relay (Trigger.STREAM), its consumers (Trigger.EVENT) and
-# their rules; the GDPR erasure saga adds a state machine. Until then both tables are empty,
-# and infra and the divergence test already read them.
-RULES: Final[tuple[Rule, ...]] = ()
+RULES: Final[tuple[Rule, ...]] = (
+    Rule(
+        "statement-stored-to-projection",
+        "progress",
+        ("progress.statement.stored.v1",),
+        "projection",
+        "Every stored Statement is projected onto attempts and completion records",
+    ),
+    Rule(
+        "completion-recorded-to-certificates",
+        "progress",
+        ("progress.completion.recorded.v1",),
+        "certificates",
+        "Each completion record (each new attempt version) issues or revises its certificate",
+    ),
+)
+# The GDPR erasure saga adds a state machine; until then the table is empty.
 STATE_MACHINES: Final[tuple[StateMachine, ...]] = ()
 
 

@@ -5,6 +5,7 @@ Environment variable names are defined here only; ``infra/`` imports them from t
 
 from __future__ import annotations
 
+import json
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -21,6 +22,11 @@ ENV_MAX_PAGE = "MAX_PAGE"
 ENV_CONSISTENCY_LAG_MS = "CONSISTENCY_LAG_MS"
 ENV_INDEX_SHARDS = "INDEX_SHARDS"
 ENV_AUTHORITY_HOMEPAGE = "AUTHORITY_HOMEPAGE"
+ENV_EVENT_BUS_NAME = "EVENT_BUS_NAME"
+ENV_CERTIFICATE_BUCKET = "CERTIFICATE_BUCKET"
+ENV_PUBLIC_BASE_URL = "PUBLIC_BASE_URL"  # where certificate verification URLs point
+# JSON object: consumer function name -> SQS URL of its dead-letter queue (AWS only).
+ENV_DEAD_LETTER_QUEUES = "DEAD_LETTER_QUEUES"
 # Read by Powertools, not by Settings; named here so that infra/ and the local runtime share them.
 ENV_POWERTOOLS_SERVICE_NAME = "POWERTOOLS_SERVICE_NAME"
 ENV_POWERTOOLS_METRICS_NAMESPACE = "POWERTOOLS_METRICS_NAMESPACE"
@@ -43,6 +49,10 @@ class Settings:
     consistency_lag_ms: int = 0
     index_shards: int = 4
     authority_homepage: str = "https://progress.invalid/credentials"
+    event_bus_name: str = ""  # empty: the local dispatcher delivers events in-process
+    certificate_bucket: str = ""  # empty: certificates go to DATA_DIR/certificates
+    public_base_url: str = "http://127.0.0.1:8080"
+    dead_letter_queues: Mapping[str, str] | None = None  # None: DLQ rows in the local store
 
     @property
     def sqlite_path(self) -> Path:
@@ -81,6 +91,10 @@ class Settings:
             consistency_lag_ms=integer(ENV_CONSISTENCY_LAG_MS, d.consistency_lag_ms, 0),
             index_shards=integer(ENV_INDEX_SHARDS, d.index_shards, 1),
             authority_homepage=env.get(ENV_AUTHORITY_HOMEPAGE) or d.authority_homepage,
+            event_bus_name=env.get(ENV_EVENT_BUS_NAME, ""),
+            certificate_bucket=env.get(ENV_CERTIFICATE_BUCKET, ""),
+            public_base_url=(env.get(ENV_PUBLIC_BASE_URL) or d.public_base_url).rstrip("/"),
+            dead_letter_queues=_queues(env.get(ENV_DEAD_LETTER_QUEUES), problems),
         )
         if env.get("AWS_LAMBDA_FUNCTION_NAME") and not (
             settings.cursor_secret or settings.cursor_secret_arn
@@ -96,3 +110,18 @@ class Settings:
         if problems:
             raise SettingsError("invalid settings: " + "; ".join(problems))
         return settings
+
+
+def _queues(raw: str | None, problems: list[str]) -> Mapping[str, str] | None:
+    if not raw:
+        return None
+    try:
+        value = json.loads(raw)
+    except ValueError:
+        value = None
+    if not isinstance(value, dict) or not all(
+        isinstance(k, str) and isinstance(v, str) for k, v in value.items()
+    ):
+        problems.append(f"{ENV_DEAD_LETTER_QUEUES}: expected a JSON object of consumer -> URL")
+        return None
+    return value

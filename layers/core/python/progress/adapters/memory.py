@@ -2,13 +2,32 @@
 
 from __future__ import annotations
 
+import itertools
 import threading
+import uuid
 from collections import defaultdict
 from collections.abc import Collection, Mapping, Sequence
 from dataclasses import replace
 
-from progress.app.ports import DuplicateIds
+import orjson
+
+from progress.app.ports import (
+    AlreadyProcessed,
+    AttemptFilter,
+    AttemptSummary,
+    Certificate,
+    DeadLetter,
+    DuplicateIds,
+    Envelope,
+    InboxEntry,
+    ListPosition,
+    ProgressCommit,
+    VersionConflict,
+)
 from progress.domain.activities import DefinitionFields
+from progress.domain.attempts import Attempt
+from progress.domain.facts import AttemptKey
+from progress.domain.progress_rules import ProgressRules
 from progress.domain.documents import (
     Document,
     DocumentKey,
@@ -27,8 +46,32 @@ from progress.domain.statements import (
 from progress.domain.tenancy import Credential, Tenant
 
 
-class MemoryStatementStore:
+class MemoryOutbox:
+    """The outbox rows of every memory store sharing it, in commit order."""
+
     def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._rows: dict[int, Envelope] = {}
+        self._seq = itertools.count(1)
+
+    def append(self, envelopes: Sequence[Envelope]) -> None:
+        with self._lock:
+            for env in envelopes:
+                self._rows[next(self._seq)] = env
+
+    def pending(self, limit: int) -> list[tuple[int, Envelope]]:
+        with self._lock:
+            return sorted(self._rows.items())[:limit]
+
+    def published(self, sequences: Collection[int]) -> None:
+        with self._lock:
+            for seq in sequences:
+                self._rows.pop(seq, None)
+
+
+class MemoryStatementStore:
+    def __init__(self, outbox: MemoryOutbox | None = None) -> None:
+        self.outbox = outbox or MemoryOutbox()
         self._lock = threading.Lock()
         self._rows: dict[tuple[str, str], StoredStatement] = {}
         self._index: dict[tuple[str, str], set[tuple[int, str]]] = defaultdict(set)
@@ -63,6 +106,7 @@ class MemoryStatementStore:
                     self._refs[(tenant, rec.ref_target)].add(rec.id)
             for att in attachments:
                 self._attachments[(tenant, att.sha2)] = att
+            self.outbox.append([orjson.loads(r.event) for r in batch if r.event])
 
     def _voided(self, tenant: str, row: StoredStatement) -> bool:
         if row.voiding:
@@ -225,3 +269,173 @@ class MemoryActivityStore:
     def get(self, tenant: str, activity_id: str) -> DefinitionFields:
         with self._lock:
             return dict(self._fields.get((tenant, activity_id), {}))
+
+
+# ---------------------------------------------------------------------------------- progress
+
+
+class MemoryAttemptStore:
+    """Reference semantics of ``AttemptStore`` (and its inbox); shares a ``MemoryOutbox``."""
+
+    def __init__(self, outbox: MemoryOutbox | None = None) -> None:
+        self.outbox = outbox or MemoryOutbox()
+        self._lock = threading.Lock()
+        self._attempts: dict[tuple[str, str], dict[str, object]] = {}  # snapshot + version
+        self._by_key: dict[tuple[str, AttemptKey], list[str]] = defaultdict(list)
+        self._due: dict[tuple[str, str], int] = {}
+        self._inbox: set[tuple[str, str, str]] = set()
+
+    def _load(self, tenant: str, attempt_id: str) -> Attempt | None:
+        snap = self._attempts.get((tenant, attempt_id))
+        return None if snap is None else Attempt.restore(snap)
+
+    def route(self, tenant: str, key: AttemptKey, at_us: int) -> Attempt | None:
+        with self._lock:
+            attempts = [self._load(tenant, i) for i in self._by_key.get((tenant, key), [])]
+        found = [a for a in attempts if a is not None]
+        found.sort(key=lambda a: a.seq)
+        for attempt in found:
+            if attempt.covers(at_us):
+                return attempt
+        return found[-1] if found else None
+
+    def get(self, tenant: str, attempt_id: str) -> Attempt | None:
+        with self._lock:
+            return self._load(tenant, attempt_id)
+
+    def commit(self, commit: ProgressCommit) -> None:
+        tenant = commit.tenant
+        with self._lock:
+            if commit.inbox is not None:
+                if (tenant, commit.inbox.consumer, commit.inbox.event_id) in self._inbox:
+                    raise AlreadyProcessed(commit.inbox.event_id)
+            for change in commit.attempts:
+                stored = self._attempts.get((tenant, change.attempt.id))
+                version = 0 if stored is None else stored["version"]
+                if version != change.expected_version:
+                    raise VersionConflict(change.attempt.id)
+            for change in commit.attempts:
+                attempt = change.attempt
+                if (tenant, attempt.id) not in self._attempts:
+                    self._by_key[(tenant, attempt.key)].append(attempt.id)
+                self._attempts[(tenant, attempt.id)] = attempt.snapshot()
+                if change.expires_at_us is None:
+                    self._due.pop((tenant, attempt.id), None)
+                else:
+                    self._due[(tenant, attempt.id)] = change.expires_at_us
+            if commit.inbox is not None:
+                self._inbox.add((tenant, commit.inbox.consumer, commit.inbox.event_id))
+            self.outbox.append(commit.outbox)
+
+    def processed(self, tenant: str, entry: InboxEntry) -> bool:
+        with self._lock:
+            return (tenant, entry.consumer, entry.event_id) in self._inbox
+
+    def due(self, now_us: int, limit: int) -> list[tuple[str, str]]:
+        with self._lock:
+            due = sorted((at, t, i) for (t, i), at in self._due.items() if at <= now_us)
+        return [(t, i) for _, t, i in due[:limit]]
+
+    def list(
+        self, tenant: str, where: AttemptFilter, after: ListPosition | None, limit: int
+    ) -> tuple[list[AttemptSummary], ListPosition | None]:
+        with self._lock:
+            attempts = [
+                Attempt.restore(snap) for (t, _), snap in self._attempts.items() if t == tenant
+            ]
+        rows = sorted(
+            (
+                AttemptSummary.of(a)
+                for a in attempts
+                if (where.learner is None or a.key.learner == where.learner)
+                and (where.activity_id is None or a.key.activity_id == where.activity_id)
+                and (
+                    not where.completed or (a.completion is not None and a.completion.achieved)
+                )
+            ),
+            key=lambda s: (s.started_us, s.attempt_id),
+            reverse=True,
+        )
+        if after is not None:
+            rows = [r for r in rows if (r.started_us, r.attempt_id) < (after.started_us, after.attempt_id)]
+        page = rows[:limit]
+        more = len(rows) > limit
+        return page, ListPosition(page[-1].started_us, page[-1].attempt_id) if more else None
+
+    def clear(self, tenant: str, consumer: str) -> None:
+        with self._lock:
+            for t, i in [k for k in self._attempts if k[0] == tenant]:
+                del self._attempts[(t, i)]
+                self._due.pop((t, i), None)
+            for k in [k for k in self._by_key if k[0] == tenant]:
+                del self._by_key[k]
+            self._inbox = {e for e in self._inbox if e[:2] != (tenant, consumer)}
+
+
+class MemoryRulesStore:
+    def __init__(self) -> None:
+        self._rules: dict[str, ProgressRules] = {}
+
+    def get_rules(self, tenant: str) -> ProgressRules | None:
+        return self._rules.get(tenant)
+
+    def put_rules(self, tenant: str, rules: ProgressRules) -> None:
+        self._rules[tenant] = rules
+
+
+class MemoryDeadLetters:
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._rows: dict[str, DeadLetter] = {}
+        self._clock = itertools.count(1)
+
+    def add(self, consumer: str, envelope: Envelope, reason: str, attempts: int) -> None:
+        with self._lock:
+            letter = DeadLetter(
+                str(uuid.uuid4()), consumer, envelope, reason, next(self._clock), attempts
+            )
+            self._rows[letter.id] = letter
+
+    def list(self, consumer: str | None, limit: int) -> list[DeadLetter]:
+        with self._lock:
+            rows = [r for r in self._rows.values() if consumer in (None, r.consumer)]
+        return sorted(rows, key=lambda r: (r.failed_us, r.id))[:limit]
+
+    def remove(self, ids: Collection[str]) -> None:
+        with self._lock:
+            for i in ids:
+                self._rows.pop(i, None)
+
+
+class MemoryCertificateStore:
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._rows: dict[str, Certificate] = {}
+        self._inbox: set[tuple[str, str, str]] = set()
+
+    def save(self, certificate: Certificate, inbox: InboxEntry) -> bool:
+        entry = (certificate.tenant, inbox.consumer, inbox.event_id)
+        with self._lock:
+            if entry in self._inbox:
+                raise AlreadyProcessed(inbox.event_id)
+            self._inbox.add(entry)
+            stored = self._rows.get(certificate.id)
+            if stored is not None and stored.attempt_version >= certificate.attempt_version:
+                return False
+            self._rows[certificate.id] = certificate
+            return True
+
+    def get(self, certificate_id: str) -> Certificate | None:
+        with self._lock:
+            return self._rows.get(certificate_id)
+
+
+class MemoryBlobStore:
+    def __init__(self) -> None:
+        self._blobs: dict[str, tuple[bytes, str]] = {}
+
+    def put(self, key: str, data: bytes, content_type: str) -> None:
+        self._blobs[key] = (data, content_type)
+
+    def get(self, key: str) -> tuple[bytes, str] | None:
+        return self._blobs.get(key)

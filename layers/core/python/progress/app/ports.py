@@ -8,9 +8,12 @@ from __future__ import annotations
 
 from collections.abc import Collection, Mapping, Sequence
 from contextlib import AbstractContextManager, nullcontext
-from typing import Protocol
+from dataclasses import dataclass
+from typing import Any, Protocol
 
 from progress.domain.activities import DefinitionFields
+from progress.domain.attempts import Attempt
+from progress.domain.completion import CompletionRecord
 from progress.domain.documents import Document, DocumentKey, DocumentScope, Precondition
 from progress.domain.statements import (
     Attachment,
@@ -19,7 +22,11 @@ from progress.domain.statements import (
     StatementQuery,
     StoredStatement,
 )
+from progress.domain.facts import AttemptKey, Score
+from progress.domain.progress_rules import ProgressRules
 from progress.domain.tenancy import Credential, Tenant
+
+Envelope = dict[str, Any]  # an event as published: ``progress.domain.events.envelope()``
 
 
 class DuplicateIds(Exception):  # a signal between adapter and use case, not an HTTP error
@@ -165,4 +172,232 @@ class ActivityStore(Protocol):
 
     def get(self, tenant: str, activity_id: str) -> DefinitionFields:
         """The Activity's fields; empty when nothing is known of it."""
+        ...
+
+
+# ------------------------------------------------------------------ progress (issue 4)
+#
+# Attempts, their outbox and the consumers' inboxes. Every method that changes progress takes a
+# whole ``ProgressCommit`` and writes it atomically: the attempts (each conditional on the
+# version it was loaded at), the events they recorded (outbox rows) and the inbox row of the
+# event that caused them. SQLite: one transaction. DynamoDB: one TransactWriteItems.
+
+
+class VersionConflict(Exception):  # noqa: N818 - a signal between adapter and use case
+    """An attempt changed since it was loaded (or a new one already exists); nothing written."""
+
+
+class AlreadyProcessed(Exception):  # noqa: N818
+    """The inbox already holds this consumer's row for the event; nothing was written."""
+
+
+@dataclass(frozen=True, slots=True)
+class InboxEntry:
+    """What a consumer commits with its effect, so a redelivered event has no second one."""
+
+    consumer: str
+    event_id: str
+
+
+@dataclass(frozen=True, slots=True)
+class AttemptChange:
+    """An attempt to save, if its stored version is still ``expected_version`` (0: new).
+
+    ``expires_at_us`` / ``previous_expires_at_us`` are the sweeper index entries to write and
+    to remove (None: the attempt is, or was, closed or new)."""
+
+    attempt: Attempt
+    expected_version: int
+    expires_at_us: int | None
+    previous_expires_at_us: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class ProgressCommit:
+    tenant: str
+    attempts: tuple[AttemptChange, ...] = ()
+    outbox: tuple[Envelope, ...] = ()  # published by the relay, in this order
+    inbox: InboxEntry | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class AttemptSummary:
+    """What the read APIs list: an attempt without its bookkeeping."""
+
+    attempt_id: str
+    key: AttemptKey
+    seq: int
+    state: str
+    version: int
+    started_us: int
+    last_us: int
+    closed_us: int | None
+    close_reason: str | None
+    completion: CompletionRecord | None
+
+    @classmethod
+    def of(cls, attempt: Attempt) -> AttemptSummary:
+        return cls(
+            attempt_id=attempt.id,
+            key=attempt.key,
+            seq=attempt.seq,
+            state=attempt.state.value,
+            version=attempt.version,
+            started_us=attempt.started_us,
+            last_us=attempt.last_us,
+            closed_us=attempt.closed_us,
+            close_reason=None if attempt.close_reason is None else attempt.close_reason.value,
+            completion=attempt.completion,
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class AttemptFilter:
+    """One of learner / activity_id is set (the two listing access patterns); ``completed``
+    keeps only attempts whose completion record is achieved."""
+
+    learner: str | None = None
+    activity_id: str | None = None
+    completed: bool = False
+
+    def __post_init__(self) -> None:
+        if (self.learner is None) == (self.activity_id is None):
+            raise ValueError("AttemptFilter: exactly one of learner, activity_id")
+
+
+@dataclass(frozen=True, slots=True)
+class ListPosition:
+    """Where a listing page stopped: listings run newest first by (started_us, attempt_id)."""
+
+    started_us: int
+    attempt_id: str
+
+
+class AttemptStore(Protocol):
+    """Attempts (with their completion records) of every tenant, the progress outbox and the
+    consumers' inbox. All reads are strongly consistent."""
+
+    def route(self, tenant: str, key: AttemptKey, at_us: int) -> Attempt | None:
+        """The attempt of ``key`` whose window holds ``at_us`` (``Attempt.covers``), else the
+        key's latest (highest ``seq``); None when the key has none."""
+        ...
+
+    def get(self, tenant: str, attempt_id: str) -> Attempt | None: ...
+
+    def commit(self, commit: ProgressCommit) -> None:
+        """All of it or nothing. Raises ``AlreadyProcessed`` when ``commit.inbox`` is already
+        recorded, else ``VersionConflict`` when an attempt's stored version is not the expected
+        one. A commit with nothing in it is a no-op."""
+        ...
+
+    def processed(self, tenant: str, entry: InboxEntry) -> bool:
+        """Whether the inbox holds ``entry`` (a cheap pre-check; ``commit`` is the guard)."""
+        ...
+
+    def due(self, now_us: int, limit: int) -> list[tuple[str, str]]:
+        """(tenant, attempt id) of open attempts whose ``expires_at_us <= now_us``, soonest
+        first, across tenants (the sweeper's index)."""
+        ...
+
+    def list(
+        self, tenant: str, where: AttemptFilter, after: ListPosition | None, limit: int
+    ) -> tuple[list[AttemptSummary], ListPosition | None]:
+        """Newest first by (started_us, attempt_id), strictly after ``after``; the position to
+        continue from, or None when there is no more."""
+        ...
+
+    def clear(self, tenant: str, consumer: str) -> None:
+        """Forget every attempt of ``tenant``, its sweeper entries, and the inbox rows
+        ``consumer`` committed with them (before a replay rebuilds them). Other consumers'
+        inbox rows stay."""
+        ...
+
+
+class Outbox(Protocol):
+    """The dispatch side of the outbox where the store has no change stream (SQLite, memory).
+    On DynamoDB the table's stream plays this part (``functions/outbox_relay``)."""
+
+    def pending(self, limit: int) -> list[tuple[int, Envelope]]:
+        """Unpublished rows in commit order: (sequence, envelope)."""
+        ...
+
+    def published(self, sequences: Collection[int]) -> None: ...
+
+
+class RulesStore(Protocol):
+    """The progress rules of each tenant (``ProgressRules.to_json``); absent: the defaults."""
+
+    def get_rules(self, tenant: str) -> ProgressRules | None: ...
+
+    def put_rules(self, tenant: str, rules: ProgressRules) -> None: ...
+
+
+@dataclass(frozen=True, slots=True)
+class DeadLetter:
+    id: str
+    consumer: str
+    envelope: Envelope
+    reason: str
+    failed_us: int
+    attempts: int
+
+
+class DeadLetters(Protocol):
+    """Events a consumer kept failing on, with the reason (the consumers' DLQ)."""
+
+    def add(self, consumer: str, envelope: Envelope, reason: str, attempts: int) -> None: ...
+
+    def list(self, consumer: str | None, limit: int) -> list[DeadLetter]: ...
+
+    def remove(self, ids: Collection[str]) -> None: ...
+
+
+@dataclass(frozen=True, slots=True)
+class Certificate:
+    """One per completion (``id`` = UUIDv5 of the completion id); later attempt versions
+    revise it, a revoked completion revokes it."""
+
+    id: str
+    tenant: str
+    completion_id: str
+    attempt_version: int
+    learner: str  # agent key
+    learner_name: str | None
+    activity_id: str
+    activity_name: str | None
+    completed: bool
+    passed: bool
+    score: Score | None
+    achieved_us: int  # the time of the completion record
+    issued_us: int
+    revoked: bool
+    pdf_key: str  # blob keys of this version's documents
+    json_key: str
+
+
+class CertificateStore(Protocol):
+    def save(self, certificate: Certificate, inbox: InboxEntry) -> bool:
+        """Store ``certificate`` if none is stored under its id or the stored one has a lower
+        ``attempt_version``, recording ``inbox`` in the same commit either way. Returns whether
+        the certificate was written; raises ``AlreadyProcessed`` if ``inbox`` is recorded."""
+        ...
+
+    def get(self, certificate_id: str) -> Certificate | None:
+        """By id alone: the verification endpoint knows no tenant."""
+        ...
+
+
+class BlobStore(Protocol):
+    """Documents by key (S3 on AWS, a folder locally)."""
+
+    def put(self, key: str, data: bytes, content_type: str) -> None: ...
+
+    def get(self, key: str) -> tuple[bytes, str] | None: ...
+
+
+class EventBus(Protocol):
+    """Where the relay publishes envelopes (EventBridge on AWS; the local dispatcher's rules)."""
+
+    def publish(self, envelopes: Sequence[Envelope]) -> list[str | None]:
+        """Publish in order; per envelope None when accepted, else the error."""
         ...

@@ -191,6 +191,9 @@ class NewStatement:
     ref_target: str | None = None  # StatementRef object target (voiding included)
     voiding: bool = False
     attachments: tuple[str, ...] = ()  # sha2 of attachments whose raw data the LRS holds
+    # Its ``progress.statement.stored.v1`` envelope (JSON): the outbox row the store commits
+    # with the Statement, and never when the Statement was already stored. Empty: none.
+    event: bytes = b""
 
 
 @dataclass(frozen=True, slots=True)
