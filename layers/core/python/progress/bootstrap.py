@@ -15,16 +15,27 @@ from pathlib import Path
 from typing import Any
 
 from progress.app.auth import Authenticator
+from progress.app.certificates import CertificateService
 from progress.app.clock import MonotonicClock
+from progress.app.dispatch import Dispatcher
 from progress.app.documents import ActivityService, DocumentService
 from progress.app.ports import (
     ActivityStore,
+    AttemptStore,
+    BlobStore,
+    CertificateStore,
+    Clock,
+    DeadLetters,
     DocumentStore,
+    EventBus,
     NoUnitOfWork,
+    Outbox,
+    RulesStore,
     StatementStore,
     TenantStore,
     UnitOfWork,
 )
+from progress.app.progress import ProgressService
 from progress.app.statements import StatementService
 from progress.app.tenants import TenantAdmin
 from progress.edge.xapi.cursor import CursorCodec
@@ -44,7 +55,45 @@ class Services:
     activities: ActivityService
     document_store: DocumentStore
     activity_store: ActivityStore
+    progress: ProgressService
+    attempt_store: AttemptStore
+    certificate_store: CertificateStore
+    clock: Clock
+    outbox: Outbox | None  # None where the table's stream plays the outbox (DynamoDB)
+    make_dead_letters: Callable[[], DeadLetters]
+    make_blobs: Callable[[], BlobStore]
+    make_bus: Callable[[DeadLetters], EventBus]
     closers: tuple[Callable[[], None], ...] = ()
+
+    # Built on first use: each needs an AWS client or a folder only some functions use.
+
+    @cached_property
+    def dead_letters(self) -> DeadLetters:
+        return self.make_dead_letters()
+
+    @cached_property
+    def bus(self) -> EventBus:
+        """EventBridge when EVENT_BUS_NAME is set; else the in-process ``Dispatcher``."""
+        return self.make_bus(self.dead_letters)
+
+    @cached_property
+    def blobs(self) -> BlobStore:
+        return self.make_blobs()
+
+    @cached_property
+    def certificates(self) -> CertificateService:
+        from progress.adapters.pdf import certificate_json, render_certificate
+
+        return CertificateService(
+            self.certificate_store,
+            self.blobs,
+            self.statement_store,
+            self.activity_store,
+            self.clock,
+            render_pdf=render_certificate,
+            render_json=certificate_json,
+            base_url=self.settings.public_base_url,
+        )
 
     @cached_property
     def cursors(self) -> CursorCodec:
@@ -81,13 +130,23 @@ def build(settings: Settings, *, dynamodb_client: Any | None = None) -> Services
     tenant_store: TenantStore
     document_store: DocumentStore
     activity_store: ActivityStore
+    attempt_store: AttemptStore
+    rules_store: RulesStore
+    certificate_store: CertificateStore
+    outbox: Outbox | None = None
+    make_dead_letters: Callable[[], DeadLetters]
     closers: tuple[Callable[[], None], ...] = ()
     uow: UnitOfWork = NoUnitOfWork()
     if settings.backend == "sqlite":
         from progress.adapters.sqlite import (
             Database,
             SqliteActivityStore,
+            SqliteAttemptStore,
+            SqliteCertificateStore,
+            SqliteDeadLetters,
             SqliteDocumentStore,
+            SqliteOutbox,
+            SqliteRulesStore,
             SqliteStatementStore,
             SqliteTenantStore,
             SqliteUnitOfWork,
@@ -96,10 +155,21 @@ def build(settings: Settings, *, dynamodb_client: Any | None = None) -> Services
         db = Database(settings.sqlite_path)
         statement_store, tenant_store = SqliteStatementStore(db), SqliteTenantStore(db)
         document_store, activity_store = SqliteDocumentStore(db), SqliteActivityStore(db)
+        attempt_store, rules_store = SqliteAttemptStore(db), SqliteRulesStore(db)
+        certificate_store, outbox = SqliteCertificateStore(db), SqliteOutbox(db)
         closers = (db.close,)
         uow = SqliteUnitOfWork(db)
+
+        def make_dead_letters() -> DeadLetters:
+            return _aws_dead_letters(settings) or SqliteDeadLetters(db)
+
     elif settings.backend == "dynamodb":
         from progress.adapters.dynamodb.documents import DynamoActivityStore, DynamoDocumentStore
+        from progress.adapters.dynamodb.progress import (
+            DynamoAttemptStore,
+            DynamoCertificateStore,
+            DynamoRulesStore,
+        )
         from progress.adapters.dynamodb.statements import DynamoStatementStore
         from progress.adapters.dynamodb.tenants import DynamoTenantStore
 
@@ -107,22 +177,45 @@ def build(settings: Settings, *, dynamodb_client: Any | None = None) -> Services
             import boto3
 
             dynamodb_client = boto3.client("dynamodb")
+        table = settings.table_name
         statement_store = DynamoStatementStore(
-            dynamodb_client, settings.table_name, index_shards=settings.index_shards
+            dynamodb_client, table, index_shards=settings.index_shards
         )
-        tenant_store = DynamoTenantStore(dynamodb_client, settings.table_name)
-        document_store = DynamoDocumentStore(dynamodb_client, settings.table_name)
-        activity_store = DynamoActivityStore(dynamodb_client, settings.table_name)
+        tenant_store = DynamoTenantStore(dynamodb_client, table)
+        document_store = DynamoDocumentStore(dynamodb_client, table)
+        activity_store = DynamoActivityStore(dynamodb_client, table)
+        attempt_store = DynamoAttemptStore(dynamodb_client, table)
+        rules_store = DynamoRulesStore(dynamodb_client, table)
+        certificate_store = DynamoCertificateStore(dynamodb_client, table)
+
+        def make_dead_letters() -> DeadLetters:
+            found = _aws_dead_letters(settings)
+            if found is not None:
+                return found
+            from progress.adapters.sqs import SqsDeadLetters  # local mode: queues on moto
+
+            return SqsDeadLetters.create_local(consumer_names())
+
     else:
         from progress.adapters.memory import (
             MemoryActivityStore,
+            MemoryAttemptStore,
+            MemoryCertificateStore,
+            MemoryDeadLetters,
             MemoryDocumentStore,
+            MemoryOutbox,
+            MemoryRulesStore,
             MemoryStatementStore,
             MemoryTenantStore,
         )
 
-        statement_store, tenant_store = MemoryStatementStore(), MemoryTenantStore()
+        memory_outbox = MemoryOutbox()
+        outbox = memory_outbox
+        statement_store, tenant_store = MemoryStatementStore(memory_outbox), MemoryTenantStore()
         document_store, activity_store = MemoryDocumentStore(), MemoryActivityStore()
+        attempt_store, rules_store = MemoryAttemptStore(memory_outbox), MemoryRulesStore()
+        certificate_store = MemoryCertificateStore()
+        make_dead_letters = MemoryDeadLetters
     clock = MonotonicClock()
     activities = ActivityService(activity_store)
     statements = StatementService(
@@ -145,8 +238,62 @@ def build(settings: Settings, *, dynamodb_client: Any | None = None) -> Services
         activities=activities,
         document_store=document_store,
         activity_store=activity_store,
+        progress=ProgressService(attempt_store, statement_store, rules_store, clock),
+        attempt_store=attempt_store,
+        certificate_store=certificate_store,
+        clock=clock,
+        outbox=outbox,
+        make_dead_letters=make_dead_letters,
+        make_blobs=lambda: _blobs(settings),
+        make_bus=lambda dead_letters: _bus(settings, dead_letters),
         closers=closers,
     )
+
+
+def consumer_names() -> tuple[str, ...]:
+    """The functions event rules target (each has a dead-letter queue)."""
+    from progress.catalog import FUNCTIONS, Trigger
+
+    return tuple(f.name for f in FUNCTIONS if f.trigger is Trigger.EVENT)
+
+
+def _aws_dead_letters(settings: Settings) -> DeadLetters | None:
+    if not settings.dead_letter_queues:
+        return None
+    import boto3
+
+    from progress.adapters.sqs import SqsDeadLetters
+
+    return SqsDeadLetters(boto3.client("sqs"), settings.dead_letter_queues)
+
+
+def _blobs(settings: Settings) -> BlobStore:
+    if settings.certificate_bucket:
+        import boto3
+
+        from progress.adapters.blobs import S3BlobStore
+
+        s3: BlobStore = S3BlobStore(boto3.client("s3"), settings.certificate_bucket)
+        return s3
+    if settings.backend == "memory":
+        from progress.adapters.memory import MemoryBlobStore
+
+        return MemoryBlobStore()
+    from progress.adapters.blobs import FolderBlobStore
+
+    folder: BlobStore = FolderBlobStore(Path(settings.data_dir) / "certificates")
+    return folder
+
+
+def _bus(settings: Settings, dead_letters: DeadLetters) -> EventBus:
+    if settings.event_bus_name:
+        import boto3
+
+        from progress.adapters.eventbridge import EventBridgeBus
+
+        bus: EventBus = EventBridgeBus(boto3.client("events"), settings.event_bus_name)
+        return bus
+    return Dispatcher(dead_letters)
 
 
 _services: Services | None = None

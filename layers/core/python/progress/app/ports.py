@@ -15,6 +15,8 @@ from progress.domain.activities import DefinitionFields
 from progress.domain.attempts import Attempt
 from progress.domain.completion import CompletionRecord
 from progress.domain.documents import Document, DocumentKey, DocumentScope, Precondition
+from progress.domain.facts import AttemptKey, Score
+from progress.domain.progress_rules import ProgressRules
 from progress.domain.statements import (
     Attachment,
     NewStatement,
@@ -22,8 +24,6 @@ from progress.domain.statements import (
     StatementQuery,
     StoredStatement,
 )
-from progress.domain.facts import AttemptKey, Score
-from progress.domain.progress_rules import ProgressRules
 from progress.domain.tenancy import Credential, Tenant
 
 Envelope = dict[str, Any]  # an event as published: ``progress.domain.events.envelope()``
@@ -183,11 +183,11 @@ class ActivityStore(Protocol):
 # event that caused them. SQLite: one transaction. DynamoDB: one TransactWriteItems.
 
 
-class VersionConflict(Exception):  # noqa: N818 - a signal between adapter and use case
+class VersionConflict(Exception):
     """An attempt changed since it was loaded (or a new one already exists); nothing written."""
 
 
-class AlreadyProcessed(Exception):  # noqa: N818
+class AlreadyProcessed(Exception):
     """The inbox already holds this consumer's row for the event; nothing was written."""
 
 

@@ -14,6 +14,8 @@ import orjson
 
 from progress.app.ports import Clock, DuplicateIds, NoUnitOfWork, StatementStore, UnitOfWork
 from progress.domain.errors import BadRequest, Conflict, Forbidden, NotFound
+from progress.domain.events import StatementStored, envelope
+from progress.domain.facts import statement_fact
 from progress.domain.statements import (
     K_RAGENT,
     Attachment,
@@ -102,6 +104,9 @@ class StatementService:
         Re-sending a Statement under a stored id changes nothing: equivalent -> accepted,
         different -> 409 (SAPI-003/004). Offline clients replay whole batches, so a batch mixing
         already-stored and new Statements stores the new ones.
+
+        Each new Statement's ``progress.statement.stored.v1`` envelope is its outbox row, which
+        the store commits with it (a resent Statement announces nothing again).
         """
         if not principal.may_write_statements():
             raise Forbidden("credentials lack the statements/write scope")
@@ -131,6 +136,7 @@ class StatementService:
             body.setdefault("timestamp", stored)  # STMT-080
             body["authority"] = authority  # STMT-093
             body.setdefault("version", DEFAULT_VERSION)
+            fact = statement_fact(principal.tenant_id, body, stored_us)
             records.append(
                 NewStatement(
                     id=sid,
@@ -140,6 +146,7 @@ class StatementService:
                     ref_target=statement_ref_target(body),
                     voiding=is_voiding(body),
                     attachments=attachment_hashes(body),
+                    event=orjson.dumps(envelope(StatementStored(fact))),  # the outbox row
                 )
             )
             originals[sid] = stmt

@@ -19,7 +19,7 @@ import time
 import uuid
 from collections.abc import Callable
 from contextlib import ExitStack
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from types import ModuleType
@@ -32,7 +32,8 @@ from progress.domain.errors import DomainError
 from progress.domain.tenancy import Scope
 from progress.edge.authorizer import DENIED_BODY, DENIED_HEADERS, DENIED_STATUS
 from progress.local import moto
-from progress.settings import ENV_POWERTOOLS_METRICS_DISABLED, Settings
+from progress.local.dispatcher import Pump, functions_dir_loader
+from progress.settings import ENV_POWERTOOLS_METRICS_DISABLED, ENV_PUBLIC_BASE_URL, Settings
 
 Handler = Callable[[dict[str, Any], Any], dict[str, Any]]
 DEFAULT_TENANT = "default"
@@ -277,6 +278,7 @@ class Running:
     key: str
     secret: str
     stack: ExitStack
+    pump: Pump
 
     @property
     def url(self) -> str:
@@ -295,17 +297,23 @@ def start(settings: Settings, host: str, port: int) -> Running:
     os.environ.setdefault(ENV_POWERTOOLS_METRICS_DISABLED, "true")
     stack = ExitStack()
     try:
+        front = Front((host, port), settings.max_body_bytes)
+        stack.callback(front.server_close)
+        if not os.environ.get(ENV_PUBLIC_BASE_URL):  # verification links point at this front
+            bound_host, bound_port = front.server_address[:2]
+            settings = replace(settings, public_base_url=f"http://{bound_host!s}:{bound_port}")
         client = moto.start(stack, settings.table_name) if settings.backend == "dynamodb" else None
         svc = bootstrap.build(settings, dynamodb_client=client)
         stack.callback(svc.close)
         bootstrap.install(svc)
         key, secret = ensure_default_credentials(svc, settings.data_dir)
-        front = Front((host, port), settings.max_body_bytes)
-        stack.callback(front.server_close)
+        pump = Pump(svc, functions_dir_loader(), LambdaContext)
+        pump.start()
+        stack.callback(pump.close)  # before the services close (callbacks run in reverse)
     except BaseException:
         stack.close()
         raise
-    return Running(front, svc, key, secret, stack)
+    return Running(front, svc, key, secret, stack, pump)
 
 
 def serve(settings: Settings, host: str, port: int) -> None:

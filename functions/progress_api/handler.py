@@ -1,0 +1,92 @@
+"""Attempts and completion records per learner and per activity (/progress, authorized), and
+certificate verification (/certificates, public). See progress.edge.progress_api."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from aws_lambda_powertools.event_handler import APIGatewayRestResolver, Response
+from aws_lambda_powertools.utilities.typing import LambdaContext
+
+from progress.bootstrap import services
+from progress.domain.errors import DomainError
+from progress.domain.errors import NotFound as DomainNotFound
+from progress.edge import progress_api as pa
+from progress.edge.http import Request
+from progress.edge.observability import with_metrics
+from progress.edge.xapi.api import error_response, json_response, unexpected_response
+
+app = APIGatewayRestResolver()
+
+
+def _listing(completions: bool) -> Response[str]:
+    svc = services()
+    request = Request.from_event(app.current_event.raw_event, svc.settings.max_body_bytes)
+    principal = svc.auth.authenticate(request.header("Authorization"))
+    pa.require_reader(principal)
+    where, after, limit, carried = pa.parse_listing(
+        dict(request.params), svc.cursors, completions=completions
+    )
+    rows, position = svc.progress.list(principal.tenant_id, where, after, limit)
+    if completions:
+        items = [
+            {
+                **record,
+                "attempt_id": r.attempt_id,
+                "learner": r.key.learner,
+                "activity_id": r.key.activity_id,
+            }
+            for r in rows
+            if (record := pa.completion_json(r)) is not None
+        ]
+        path, name = "/progress/completions", "completions"
+    else:
+        items = [pa.attempt_json(r) for r in rows]
+        path, name = "/progress/attempts", "attempts"
+    return json_response(pa.page_body(path, name, items, position, carried, svc.cursors))
+
+
+@app.get("/progress/attempts")
+def attempts() -> Response[str]:
+    return _listing(completions=False)
+
+
+@app.get("/progress/completions")
+def completions() -> Response[str]:
+    return _listing(completions=True)
+
+
+@app.get("/certificates/<certificate>")
+def certificate(certificate: str) -> Response[Any]:
+    kind = "pdf" if certificate.endswith(".pdf") else "json"
+    service = services().certificates
+    found = service.get(certificate.removesuffix(".pdf"))
+    data, content_type = service.document(found, kind)
+    if kind == "json":
+        return json_response(data)
+    return Response(
+        status_code=200,
+        content_type=content_type,
+        body=data,
+        headers={"Content-Disposition": f'inline; filename="certificate-{found.id}.pdf"'},
+    )
+
+
+@app.not_found
+def not_found(_: Exception) -> Response[Any]:
+    return error_response(DomainNotFound(f"{app.current_event.path}: no such resource"))
+
+
+@app.exception_handler(DomainError)  # type: ignore[untyped-decorator]
+def domain_error(exc: DomainError) -> Response[Any]:
+    return error_response(exc)
+
+
+@app.exception_handler(Exception)  # type: ignore[untyped-decorator]
+def unexpected(exc: Exception) -> Response[Any]:
+    return unexpected_response(exc)
+
+
+@with_metrics
+def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    return app.resolve(event, context)

@@ -1,0 +1,194 @@
+"""Certificate issuance: the ``certificates`` consumer of ``progress.completion.recorded.v1``,
+and verification.
+
+One certificate per completion: its id is a UUIDv5 of (tenant, completion id), so redelivery,
+replay and out-of-order delivery all land on the same certificate. Each event carries the
+attempt version that recorded it; the store keeps the highest, so a late, older event changes
+nothing. A completion that is achieved (completed or passed) issues or revises the certificate;
+one that is no longer achieved (its Statements were voided) revokes it. A completion that never
+was achieved (e.g. failed only) issues nothing.
+
+The PDF and the JSON record are written to the blob store first, under keys that name the
+version, then the certificate row commits with the inbox row: a crash in between leaves
+unreferenced blobs and a redelivery that writes the same bytes again.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from collections.abc import Callable
+from typing import Any
+
+import orjson
+
+from progress.app.ports import (
+    ActivityStore,
+    AlreadyProcessed,
+    BlobStore,
+    Certificate,
+    CertificateStore,
+    Clock,
+    Envelope,
+    InboxEntry,
+    StatementStore,
+)
+from progress.domain.errors import BadRequest, NotFound
+from progress.domain.events import CompletionRecorded
+from progress.domain.facts import Score, parse_timestamp_us, stable_id
+from progress.domain.tenancy import tenant_hash
+
+logger = logging.getLogger(__name__)
+
+CERTIFICATES = "certificates"  # the consumer name its inbox rows carry
+RECORDED_TYPE = CompletionRecorded.TYPE
+_ID = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-5[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$")
+
+Renderer = Callable[[Certificate, str], bytes]
+
+
+def certificate_id(tenant: str, completion_id: str) -> str:
+    return stable_id("certificate", tenant, completion_id)
+
+
+class CertificateService:
+    def __init__(
+        self,
+        store: CertificateStore,
+        blobs: BlobStore,
+        statements: StatementStore,
+        activities: ActivityStore,
+        clock: Clock,
+        *,
+        render_pdf: Renderer,
+        render_json: Renderer,
+        base_url: str,
+        consumer: str = CERTIFICATES,
+    ) -> None:
+        self._store = store
+        self._blobs = blobs
+        self._statements = statements
+        self._activities = activities
+        self._clock = clock
+        self._pdf = render_pdf
+        self._json = render_json
+        self._base_url = base_url.rstrip("/")
+        self._consumer = consumer
+
+    def verify_url(self, certificate_id: str) -> str:
+        return f"{self._base_url}/certificates/{certificate_id}"
+
+    # ------------------------------------------------------------------ the consumer
+
+    def handle(self, event: Envelope) -> Certificate | None:
+        """Issue, revise or revoke the certificate of one completion record; None when the
+        event changes nothing (older version, redelivery, never achieved)."""
+        if event.get("type") != RECORDED_TYPE:
+            raise BadRequest(
+                f"type: certificates consume {RECORDED_TYPE}, got {event.get('type')!r}"
+            )
+        tenant, data = str(event["tenant"]), event["data"]
+        entry = InboxEntry(self._consumer, str(event["id"]))
+        cert_id = certificate_id(tenant, str(data["completion_id"]))
+        version = int(data["attempt_version"])
+        current = self._store.get(cert_id)
+        if current is not None and current.attempt_version >= version:
+            return None  # an older or the same version: the certificate already says more
+        achieved = bool(data["completed"]) or bool(data["passed"])
+        if not achieved and current is None:
+            return None  # nothing was ever certified: nothing to revoke
+        certificate = self._certificate(tenant, cert_id, data, version, achieved, current)
+        url = self.verify_url(cert_id)
+        self._blobs.put(certificate.pdf_key, self._pdf(certificate, url), "application/pdf")
+        self._blobs.put(certificate.json_key, self._json(certificate, url), "application/json")
+        try:
+            written = self._store.save(certificate, entry)
+        except AlreadyProcessed:
+            return None
+        return certificate if written else None
+
+    def _certificate(
+        self,
+        tenant: str,
+        cert_id: str,
+        data: dict[str, Any],
+        version: int,
+        achieved: bool,
+        current: Certificate | None,
+    ) -> Certificate:
+        activity_id = str(data["activity_id"])
+        prefix = f"{tenant_hash(tenant)}/{cert_id}/v{version}"
+        if not achieved:
+            assert current is not None
+            return Certificate(
+                **{
+                    **_fields(current),
+                    "attempt_version": version,
+                    "revoked": True,
+                    "issued_us": self._clock.now_us(),
+                    "pdf_key": f"{prefix}.pdf",
+                    "json_key": f"{prefix}.json",
+                }
+            )
+        achieved_us = parse_timestamp_us(data.get("time")) or self._clock.now_us()
+        return Certificate(
+            id=cert_id,
+            tenant=tenant,
+            completion_id=str(data["completion_id"]),
+            attempt_version=version,
+            learner=str(data["learner"]),
+            learner_name=self._learner_name(tenant, data.get("statement_ids") or []),
+            activity_id=activity_id,
+            activity_name=self._activity_name(tenant, activity_id),
+            completed=bool(data["completed"]),
+            passed=bool(data["passed"]),
+            score=Score.parse(data.get("score")),
+            achieved_us=achieved_us,
+            issued_us=self._clock.now_us(),
+            revoked=False,
+            pdf_key=f"{prefix}.pdf",
+            json_key=f"{prefix}.json",
+        )
+
+    def _learner_name(self, tenant: str, statement_ids: list[str]) -> str | None:
+        """The actor's ``name`` in the latest source Statement (the record keeps no PII)."""
+        found = self._statements.get(tenant, statement_ids[-1:])
+        for stored in found.values():
+            actor = orjson.loads(stored.body).get("actor")
+            name = actor.get("name") if isinstance(actor, dict) else None
+            if isinstance(name, str) and name.strip():
+                return name.strip()
+        return None
+
+    def _activity_name(self, tenant: str, activity_id: str) -> str | None:
+        """The canonical definition's name: en-US, else en, else any language."""
+        fields = self._activities.get(tenant, activity_id)
+        names = {
+            k[5:]: v for k, v in fields.items() if k.startswith("name/") and isinstance(v, str)
+        }
+        for lang in ("en-US", "en-GB", "en"):
+            if names.get(lang):
+                return names[lang]
+        return next((v for _, v in sorted(names.items()) if v), None)
+
+    # ------------------------------------------------------------------ verification
+
+    def get(self, certificate_id: str) -> Certificate:
+        """By id (public: the id is the secret a certificate holder shares)."""
+        if not _ID.match(certificate_id):
+            raise BadRequest(f"certificate id: {certificate_id!r} is not a certificate id")
+        found = self._store.get(certificate_id)
+        if found is None:
+            raise NotFound(f"certificate {certificate_id}: no such certificate")
+        return found
+
+    def document(self, certificate: Certificate, kind: str) -> tuple[bytes, str]:
+        key = certificate.pdf_key if kind == "pdf" else certificate.json_key
+        blob = self._blobs.get(key)
+        if blob is None:  # written before the row: only a lost bucket gets here
+            raise NotFound(f"certificate {certificate.id}: its {kind} document is missing")
+        return blob
+
+
+def _fields(certificate: Certificate) -> dict[str, Any]:
+    return {name: getattr(certificate, name) for name in Certificate.__dataclass_fields__}

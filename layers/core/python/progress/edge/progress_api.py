@@ -1,0 +1,133 @@
+"""The progress read API and certificate verification: parameters, pages and documents.
+
+    GET /progress/attempts?agent=<Agent JSON>|activity=<IRI>[&completed=true][&limit=N]
+    GET /progress/completions?agent=...|activity=...[&limit=N]    (achieved completions only)
+    GET /progress/attempts?more=<cursor>                             (the next page)
+    GET /certificates/{id}          the certificate's JSON record (public: the id is the secret)
+    GET /certificates/{id}.pdf      its PDF
+
+Pages run newest first; ``more`` is an HMAC-signed cursor (the codec of GET /statements), valid
+only under the caller's own credentials.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import orjson
+
+from progress.app.ports import AttemptFilter, AttemptSummary, ListPosition
+from progress.domain.errors import Forbidden, InvalidParameter
+from progress.domain.statements import Position, agent_key, format_stored
+from progress.domain.tenancy import Principal
+from progress.edge.xapi.cursor import CursorCodec
+from progress.edge.xapi.documents import agent_param
+
+DEFAULT_LIMIT = 100
+MAX_LIMIT = 500
+_PARAMS = frozenset({"agent", "activity", "completed", "limit", "more"})
+
+
+def require_reader(principal: Principal) -> None:
+    """Progress spans every learner of the tenant: the statements read scope is required."""
+    if not principal.may_read_all_statements():
+        raise Forbidden("credentials lack the statements/read scope that progress needs")
+
+
+def parse_listing(
+    params: dict[str, str], cursors: CursorCodec, *, completions: bool
+) -> tuple[AttemptFilter, ListPosition | None, int, dict[str, str]]:
+    """(filter, position, limit, the params a `more` cursor carries)."""
+    unknown = sorted(set(params) - _PARAMS)
+    if unknown:
+        raise InvalidParameter(f"{', '.join(unknown)}: not a parameter of this resource")
+    position: ListPosition | None = None
+    if "more" in params:
+        if len(params) > 1:
+            raise InvalidParameter("more: must be the only parameter")
+        carried, at = cursors.decode(params["more"])
+        params, position = carried, ListPosition(at.stored_us, at.statement_id)
+    if ("agent" in params) == ("activity" in params):
+        raise InvalidParameter("agent or activity: exactly one is required")
+    learner = None
+    if "agent" in params:
+        learner = agent_key(agent_param(params))
+        if learner is None:
+            raise InvalidParameter("agent: an Agent with one identifier is required")
+    completed = params.get("completed", "false")
+    if completed not in ("true", "false"):
+        raise InvalidParameter(f"completed: true or false, got {completed!r}")
+    limit = _limit(params.get("limit"))
+    where = AttemptFilter(
+        learner=learner,
+        activity_id=params.get("activity"),
+        completed=completions or completed == "true",
+    )
+    return where, position, limit, params
+
+
+def _limit(raw: str | None) -> int:
+    if raw is None:
+        return DEFAULT_LIMIT
+    try:
+        value = int(raw)
+    except ValueError:
+        raise InvalidParameter(f"limit: an integer 0..{MAX_LIMIT} expected, got {raw!r}") from None
+    if not 0 <= value <= MAX_LIMIT:
+        raise InvalidParameter(f"limit: an integer 0..{MAX_LIMIT} expected, got {value}")
+    return value or DEFAULT_LIMIT
+
+
+def _time(us: int | None) -> str | None:
+    return None if us is None else format_stored(us)
+
+
+def completion_json(summary: AttemptSummary) -> dict[str, Any] | None:
+    record = summary.completion
+    if record is None:
+        return None
+    return {
+        "id": record.id,
+        "completed": record.completed,
+        "passed": record.passed,
+        "failed": record.failed,
+        "score": None if record.score is None else record.score.to_json(),
+        "duration": record.duration,
+        "time": _time(record.time_us),
+        "statement_ids": list(record.statement_ids),
+        "mastery_score": record.mastery_score,
+    }
+
+
+def attempt_json(summary: AttemptSummary) -> dict[str, Any]:
+    key = summary.key
+    return {
+        "id": summary.attempt_id,
+        "sequence": summary.seq,
+        "learner": key.learner,
+        "activity_id": key.activity_id,
+        "registration": key.registration,
+        "session": key.session,
+        "state": summary.state,
+        "version": summary.version,
+        "started": format_stored(summary.started_us),
+        "last_activity": format_stored(summary.last_us),
+        "closed": _time(summary.closed_us),
+        "close_reason": summary.close_reason,
+        "completion": completion_json(summary),
+    }
+
+
+def page_body(
+    path: str,
+    name: str,
+    items: list[dict[str, Any]],
+    next_position: ListPosition | None,
+    params: dict[str, str],
+    cursors: CursorCodec,
+) -> bytes:
+    more = ""
+    if next_position is not None:
+        token = cursors.encode(params, Position(next_position.started_us, next_position.attempt_id))
+        more = f"{path}?more={token}"
+    return orjson.dumps({name: items, "more": more})
