@@ -1,5 +1,5 @@
-"""API Gateway (REST): one proxy resource per ``progress.catalog.ROUTES`` entry, each behind its
-Lambda REQUEST authorizer, except CORS preflight."""
+"""API Gateway (REST): one proxy resource per ``progress.catalog.ROUTES`` entry, behind the
+route's Lambda REQUEST authorizer (except CORS preflight), or public where the route has none."""
 
 from __future__ import annotations
 
@@ -120,13 +120,24 @@ class Api(Construct):
                         else apigw.AuthorizationType.NONE
                     ),
                 )
-                acknowledge(
-                    method,
-                    ["AwsSolutions-COG4"],
-                    "xAPI 1.0.3 authenticates LRS clients with HTTP Basic credentials (C§4), "
-                    "which a Cognito user pool cannot verify; the Lambda authorizer checks them "
-                    "against the tenant's scrypt-hashed credentials.",
-                )
+                if route.authorizer:
+                    acknowledge(
+                        method,
+                        ["AwsSolutions-COG4"],
+                        "Clients authenticate with the tenant's HTTP Basic credentials (xAPI "
+                        "1.0.3 C§4, the same for every authorized route), which a Cognito user "
+                        "pool cannot verify; the Lambda authorizer checks them against the "
+                        "tenant's scrypt-hashed credentials.",
+                    )
+                else:
+                    acknowledge(
+                        method,
+                        ["AwsSolutions-APIG4", "AwsSolutions-COG4"],
+                        f"{route.prefix} is public on purpose ({route.description}): whoever "
+                        "holds a certificate, e.g. an employer, checks it by its id, an "
+                        "unguessable UUIDv5, without an account. Read-only, no listing, "
+                        "throttled with the stage; it shows only what the certificate states.",
+                    )
                 # The handler answers CORS preflight; browsers send it without credentials.
                 preflight = target.add_method("OPTIONS", integration)
                 acknowledge(

@@ -1,5 +1,6 @@
 """The service's event bus, its schema registry (fed from ``schemas/events/``), the rules of
-``progress.catalog.RULES`` and the dead-letter queues."""
+``progress.catalog.RULES``, the schedules of ``Trigger.SCHEDULE`` functions and the dead-letter
+queues."""
 
 from __future__ import annotations
 
@@ -9,12 +10,15 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from aws_cdk import Duration
+from aws_cdk import Duration, Stack
 from aws_cdk import aws_events as events
 from aws_cdk import aws_events_targets as targets
 from aws_cdk import aws_eventschemas as eventschemas
+from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kms as kms
 from aws_cdk import aws_lambda as lambda_
+from aws_cdk import aws_scheduler as scheduler
+from aws_cdk import aws_scheduler_targets as scheduler_targets
 from aws_cdk import aws_sqs as sqs
 from constructs import Construct
 
@@ -89,10 +93,26 @@ def draft4(schema: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
+def schedule_minutes(spec: catalog.Function) -> int:
+    """The period of a ``Trigger.SCHEDULE`` function, checked (the catalog leaves it optional)."""
+    if spec.schedule_minutes is None or spec.schedule_minutes < 1:
+        raise ValueError(f"{spec.name}: a Trigger.SCHEDULE function needs schedule_minutes >= 1")
+    return spec.schedule_minutes
+
+
 def dead_letter_queue(
-    scope: Construct, construct_id: str, name: str, key: kms.IKey | None
+    scope: Construct,
+    construct_id: str,
+    name: str,
+    key: kms.IKey | None,
+    *,
+    of_a_function: bool = False,
 ) -> sqs.Queue:
-    """A DLQ: encrypted, TLS-only, messages kept the SQS maximum (14 days) for redrive."""
+    """A DLQ: encrypted, TLS-only, messages kept the SQS maximum (14 days) for redrive.
+
+    ``of_a_function``: the queue is a Lambda function's ``DeadLetterConfig``, which cdk-nag
+    recognizes as a DLQ by itself (no acknowledgment needed, and test_nag rejects stale ones).
+    """
     queue = sqs.Queue(
         scope,
         construct_id,
@@ -102,12 +122,14 @@ def dead_letter_queue(
         enforce_ssl=True,
         retention_period=Duration.days(14),
     )
-    acknowledge(
-        queue,
-        ["AwsSolutions-SQS3"],
-        "This queue is itself a dead-letter queue (of a Lambda or an EventBridge target); "
-        "what lands here is redriven by an operator (docs/runbook.md), not by another DLQ.",
-    )
+    if not of_a_function:
+        acknowledge(
+            queue,
+            ["AwsSolutions-SQS3"],
+            "This queue is itself a dead-letter queue (of a stream mapping or an EventBridge "
+            "target); what lands here is redriven by an operator (docs/runbook.md), not by "
+            "another DLQ.",
+        )
     return queue
 
 
@@ -116,6 +138,8 @@ class Events(Construct):
         self, scope: Construct, construct_id: str, *, stage: Stage, key: kms.IKey | None
     ) -> None:
         super().__init__(scope, construct_id)
+        self._stage = stage
+        self._key = key
         self.bus = events.EventBus(
             self, "Bus", event_bus_name=f"progress-{stage.name}", kms_key=key
         )
@@ -164,3 +188,77 @@ class Events(Construct):
             )
             rules[spec.name] = rule
         return rules
+
+    def add_schedules(
+        self, functions: Mapping[str, lambda_.IFunction], dlqs: Mapping[str, sqs.IQueue]
+    ) -> dict[str, scheduler.Schedule]:
+        """One EventBridge Scheduler schedule per ``Trigger.SCHEDULE`` function: ``rate(N
+        minutes)``, no flexible window.
+
+        Scheduler rather than a scheduled rule on the default bus: it is what AWS builds
+        scheduled invocations on (rules' ``schedule`` is the legacy path and counts against the
+        bus' 300 rules), it needs no resource policy on the function (it invokes with a role of
+        this stack, confined to this account's default schedule group), and it has its own
+        retry policy and DLQ for invocations it cannot deliver. Its retries are bounded by the
+        period: a run that cannot start before the next one is due is superseded by it, and
+        lands in the function's DLQ (alarmed) instead of piling up behind it.
+        """
+        stack = Stack.of(self)
+        schedules = {}
+        for spec in catalog.FUNCTIONS:
+            if spec.trigger is not catalog.Trigger.SCHEDULE:
+                continue
+            period = Duration.minutes(schedule_minutes(spec))
+            name = f"progress-{self._stage.name}-{spec.name}"
+            group_arn = stack.format_arn(
+                service="scheduler", resource="schedule-group", resource_name="default"
+            )
+            role = iam.Role(
+                self,
+                f"{spec.name}-scheduler-role",
+                assumed_by=iam.ServicePrincipal(
+                    "scheduler.amazonaws.com",
+                    conditions={
+                        "StringEquals": {
+                            "aws:SourceAccount": stack.account,
+                            "aws:SourceArn": group_arn,
+                        }
+                    },
+                ),
+                description=f"EventBridge Scheduler: invoke {name} every {period.to_minutes()} "
+                "minutes, dead-letter to its DLQ",
+            )
+            dlq = dlqs[spec.name]
+            if self._key is not None:  # the DLQ is encrypted under the messaging key
+                self._key.grant(role, "kms:Decrypt", "kms:GenerateDataKey")
+            schedules[spec.name] = scheduler.Schedule(
+                self,
+                f"{spec.name}-schedule",
+                schedule_name=name,
+                description=spec.description,
+                schedule=scheduler.ScheduleExpression.rate(period),
+                target=scheduler_targets.LambdaInvoke(
+                    functions[spec.name],
+                    role=role,
+                    dead_letter_queue=dlq,
+                    retry_attempts=3,
+                    max_event_age=period,
+                ),
+            )
+            function = functions[spec.name].node.default_child
+            assert isinstance(function, lambda_.CfnFunction)
+            acknowledge(
+                role,
+                [f"AwsSolutions-IAM5[Resource::<{stack.get_logical_id(function)}.Arn>:*]"],
+                "CDK's grantInvoke for the schedule's target: lambda:InvokeFunction on this one "
+                "function, its ARN and its versions/aliases (ARN:*); the schedule invokes the "
+                "unqualified ARN only and no other function is reachable.",
+            )
+            acknowledge(
+                role,
+                ["HIPAA.Security-IAMNoInlinePolicy"],
+                "CDK's policy of this scheduler role alone: invoke the one scheduled function "
+                "and send to its dead-letter queue; a managed policy would be shared, not "
+                "narrower.",
+            )
+        return schedules

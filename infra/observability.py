@@ -57,14 +57,16 @@ def app_metric(
     )
 
 
-def any_service(metric: Metric, statistic: str, label: str) -> cw.MathExpression:
-    """A metric of whichever functions emit it (issue 4 names them)."""
-    return cw.MathExpression(
-        expression=f"SEARCH('{{{METRICS_NAMESPACE},service}} MetricName=\"{metric}\"', "
-        f"'{statistic}', 60)",
-        label=label,
-        period=MINUTE,
-    )
+def emitters(metric: Metric) -> list[str]:
+    """The catalog functions that emit ``metric`` (the handlers name their service after
+    their function, so the EMF dimension ``service`` is the function's name)."""
+    if metric is Metric.OUTBOX_LAG:  # the outbox relay(s): commit -> published
+        return [f.name for f in catalog.FUNCTIONS if f.trigger is catalog.Trigger.STREAM]
+    if metric is Metric.PROJECTION_LAG:  # the consumer of progress.statement.stored.v1
+        return sorted(
+            {r.target for r in catalog.rules_for("progress", "progress.statement.stored.v1")}
+        )
+    raise KeyError(metric)
 
 
 class Observability(Construct):
@@ -277,23 +279,30 @@ class Observability(Construct):
             ),
         )
         projection = cw.Dashboard(self, "Projection", dashboard_name=f"{name}-projection")
+        streams = [n for n in functions if catalog.function(n).trigger is catalog.Trigger.STREAM]
         projection.add_widgets(
-            cw.TextWidget(
-                width=24,
-                height=2,
-                markdown=(
-                    "**Outbox and projection lag are emitted by the outbox relay and the "
-                    "projection consumer (issue 4, events).** Until those functions are deployed "
-                    "the two graphs below stay empty: nothing is faked."
-                ),
+            cw.GraphWidget(
+                title="Outbox lag p95 (ms): commit -> published on the bus",
+                left=[
+                    app_metric(Metric.OUTBOX_LAG, service, "p95", period=MINUTE)
+                    for service in emitters(Metric.OUTBOX_LAG)
+                ],
             ),
             cw.GraphWidget(
-                title="Outbox lag p95 (ms): commit -> published (issue 4)",
-                left=[any_service(Metric.OUTBOX_LAG, "p95", "outbox lag p95")],
+                title="Projection lag p95 (ms): event time -> projected",
+                left=[
+                    app_metric(Metric.PROJECTION_LAG, service, "p95", period=MINUTE)
+                    for service in emitters(Metric.PROJECTION_LAG)
+                ],
             ),
             cw.GraphWidget(
-                title="Projection lag p95 (ms): event -> projected (issue 4)",
-                left=[any_service(Metric.PROJECTION_LAG, "p95", "projection lag p95")],
+                title="Outbox relay: stream iterator age (ms, max)",
+                left=[
+                    functions[n].metric(
+                        "IteratorAge", statistic="Maximum", period=MINUTE, label=f"{n} max"
+                    )
+                    for n in streams
+                ],
             ),
             cw.GraphWidget(
                 title="Dead-letter queues: messages waiting",

@@ -53,6 +53,9 @@ class Stage:
     throttle_burst: int = 200
     consistency_lag_ms: int = 1500  # >= clock skew + write time between Lambdas (README)
     reserved_concurrency: Mapping[str, int] = field(default_factory=dict)
+    # Where certificate verification links point (PUBLIC_BASE_URL): the stage's custom domain
+    # once it has one. None: the API's own execute-api URL of this stage.
+    public_base_url: str | None = None
 
     def __post_init__(self) -> None:
         problems = [
@@ -73,6 +76,10 @@ class Stage:
         known = {fn.name for fn in FUNCTIONS}
         if unknown := sorted(set(self.reserved_concurrency) - known):
             problems.append(f"reserved_concurrency: unknown functions {unknown}")
+        if self.public_base_url is not None and not re.fullmatch(
+            r"https://[a-z0-9.-]+(/[A-Za-z0-9._~/-]*)?", self.public_base_url
+        ):
+            problems.append(f"public_base_url {self.public_base_url!r}: an https:// URL")
         if problems:
             raise ValueError(f"stage {self.name}: " + "; ".join(problems))
 

@@ -12,9 +12,12 @@ Sections (each prints its figures; nothing here ever fails on speed):
 * documents -- State resource PUT / GET / POST merge / id list latency through the handler,
   SQLite and DynamoDB on moto (``loadtests/bench_documents.py``).
 * import -- cold import of the handler (and of boto3) in fresh interpreters.
+* progress -- statement → completion-event latency over HTTP in local mode, and the projection
+  and certificate consumers' throughput (``loadtests/bench_progress.py``).
 
 Options: ``--quick`` (small numbers: a smoke run), ``--fresh`` (rebuild the cached database),
-``--only ingest,query,documents,import``, ``--profile`` (cProfile of the stubbed ingest path).
+``--only ingest,query,documents,import,progress``, ``--profile`` (cProfile of the stubbed
+ingest path).
 """
 
 from __future__ import annotations
@@ -906,11 +909,13 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--quick", action="store_true", help="small numbers: a smoke run")
     parser.add_argument("--fresh", action="store_true", help="rebuild the cached query database")
     parser.add_argument("--profile", action="store_true", help="cProfile the stubbed ingest path")
-    parser.add_argument("--only", default="ingest,query,documents,import", help="sections to run")
+    parser.add_argument(
+        "--only", default="ingest,query,documents,import,progress", help="sections to run"
+    )
     parser.add_argument("--cache-dir", default=str(REPO / ".bench"), help="default: .bench/")
     args = parser.parse_args(argv)
     sections = {s.strip() for s in args.only.split(",") if s.strip()}
-    unknown = sections - {"ingest", "query", "documents", "import"}
+    unknown = sections - {"ingest", "query", "documents", "import", "progress"}
     if unknown:
         parser.error(f"--only: unknown section(s) {', '.join(sorted(unknown))}")
     sizes = QUICK if args.quick else FULL
@@ -931,6 +936,10 @@ def main(argv: list[str] | None = None) -> int:
             run_documents(args.quick, summary)
         if "import" in sections:
             run_imports(args, sizes, summary)
+        if "progress" in sections:
+            from loadtests.bench_progress import run_progress
+
+            run_progress(args.quick, summary)
     except BenchError as exc:
         out(f"\nERROR: the LRS rejected a benchmark request (not worked around):\n{exc}")
         return 1

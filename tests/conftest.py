@@ -143,6 +143,7 @@ def progress_kit(backend: str, tmp: Path) -> Iterator[ProgressKit]:
             DynamoCertificateStore,
             DynamoRulesStore,
         )
+
         from progress.adapters.dynamodb.stream import StreamReader
         from progress.adapters.sqs import SqsDeadLetters
 

@@ -4,7 +4,6 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -109,13 +108,15 @@ def test_a_session_opens_completes_and_closes_with_its_events(world: World) -> N
         "progress.attempt.closed.v1",
     ]
     (summary,), _ = world.progress.list(TENANT, AttemptFilter(activity_id=COURSE), None, 10)
-    assert summary.state == "closed" and summary.close_reason == "terminated"
-    assert summary.completion is not None and summary.completion.completed
+    assert summary.state == "closed"
+    assert summary.close_reason == "terminated"
+    assert summary.completion is not None
+    assert summary.completion.completed
 
 
 def test_redelivery_changes_nothing(world: World) -> None:
     world.post(stmt(INITIALIZED), stmt(PASSED, result={"score": {"scaled": 0.9}}))
-    stored = [e for e in world.drain()]
+    stored = list(world.drain())
     first = [world.progress.handle(e).outcome for e in stored]
     again = [world.progress.handle(e).outcome for e in stored]
     assert first == [Outcome.APPLIED, Outcome.APPLIED]
@@ -141,7 +142,8 @@ def test_voiding_takes_the_outcome_back_in_either_order(world: World) -> None:
     )
     events = world.project_all()
     recorded = [e for e in events if e["type"] == "progress.completion.recorded.v1"]
-    assert recorded and recorded[-1]["data"]["completed"] is False  # revoked
+    assert recorded
+    assert recorded[-1]["data"]["completed"] is False
     # The other order: the voiding Statement is stored before its target is projected.
     late = stmt(COMPLETED, who="bob")
     world.post(stmt(INITIALIZED, who="bob"), late)
@@ -185,16 +187,20 @@ def test_tenant_rules_apply(world: World) -> None:
     world.post(stmt(INITIALIZED), stmt(PASSED, result={"score": {"scaled": 0.5}}))
     events = world.project_all()
     (recorded,) = [e for e in events if e["type"] == "progress.completion.recorded.v1"]
-    assert recorded["data"]["passed"] is False and recorded["data"]["failed"] is True
+    assert recorded["data"]["passed"] is False
+    assert recorded["data"]["failed"] is True
 
 
 def test_replay_rebuilds_the_live_projection(world: World) -> None:
     void_me = stmt(COMPLETED, who="cy", session="s9")
     world.post(
-        stmt(INITIALIZED), stmt(COMPLETED), stmt(TERMINATED),
+        stmt(INITIALIZED),
+        stmt(COMPLETED),
+        stmt(TERMINATED),
         stmt(INITIALIZED, who="bob", session="s2"),
         stmt(PASSED, who="bob", session="s2", result={"score": {"scaled": 0.7}}),
-        stmt(INITIALIZED, who="cy", session="s9"), void_me,
+        stmt(INITIALIZED, who="cy", session="s9"),
+        void_me,
     )
     world.project_all()
     world.post(stmt(VOIDED, who="cy", object={"objectType": "StatementRef", "id": void_me["id"]}))
@@ -207,10 +213,12 @@ def test_replay_rebuilds_the_live_projection(world: World) -> None:
     live = snapshot()
     assert len(live) == 3
     report = world.progress.replay(TENANT)
-    assert report.statements == 8 and report.applied + report.skipped == 8
+    assert report.statements == 8
+    assert report.applied + report.skipped == 8
     assert snapshot() == live
     replayed = world.drain()  # the same events again, with the same ids
-    assert replayed and all(e["type"].startswith("progress.") for e in replayed)
+    assert replayed
+    assert all(e["type"].startswith("progress.") for e in replayed)
 
 
 # ------------------------------------------------------------------ dispatcher
@@ -228,32 +236,56 @@ def test_dispatcher_routes_by_rule_retries_then_dead_letters_and_redrives() -> N
         seen.append(event["detail"]["id"])
 
     bus.register("projection", projection)
-    stored: Envelope = {"id": "e1", "type": "progress.statement.stored.v1", "source": "progress",
-                        "tenant": TENANT, "time": "2025-01-01T00:00:00.000000Z", "data": {}}
+    stored: Envelope = {
+        "id": "e1",
+        "type": "progress.statement.stored.v1",
+        "source": "progress",
+        "tenant": TENANT,
+        "time": "2025-01-01T00:00:00.000000Z",
+        "data": {},
+    }
     other: Envelope = {**stored, "id": "e2", "type": "progress.attempt.opened.v1"}
     assert bus.publish([stored, other]) == [None, None]
     (letter,) = dead.list(None, 10)
     assert (letter.consumer, letter.envelope, letter.reason, letter.attempts) == (
-        "projection", stored, "KeyError: 'verb'", 3)
+        "projection",
+        stored,
+        "KeyError: 'verb'",
+        3,
+    )
     fail["on"] = False
     done, failed = redrive(dead, bus)
-    assert [d.id for d in done] == [letter.id] and failed == []
-    assert seen == ["e1"] and dead.list(None, 10) == []
+    assert [d.id for d in done] == [letter.id]
+    assert failed == []
+    assert seen == ["e1"]
+    assert dead.list(None, 10) == []
 
 
 def test_a_rule_whose_consumer_is_not_running_dead_letters() -> None:
     dead = memory.MemoryDeadLetters()
     bus = Dispatcher(dead, backoff_s=0)
-    env: Envelope = {"id": "e1", "type": "progress.completion.recorded.v1", "source": "progress",
-                     "tenant": TENANT, "time": "2025-01-01T00:00:00.000000Z", "data": {}}
+    env: Envelope = {
+        "id": "e1",
+        "type": "progress.completion.recorded.v1",
+        "source": "progress",
+        "tenant": TENANT,
+        "time": "2025-01-01T00:00:00.000000Z",
+        "data": {},
+    }
     bus.publish([env])
     assert [d.consumer for d in dead.list(None, 10)] == ["certificates"]
 
 
 def test_eventbridge_event_carries_the_envelope_as_detail() -> None:
-    env: Envelope = {"id": "e1", "type": "t", "source": "progress", "tenant": TENANT,
-                     "time": "2025-01-01T00:00:00.000000Z", "data": {}}
+    env: Envelope = {
+        "id": "e1",
+        "type": "t",
+        "source": "progress",
+        "tenant": TENANT,
+        "time": "2025-01-01T00:00:00.000000Z",
+        "data": {},
+    }
     event = eventbridge_event(env)
-    assert event["detail"] == env and event["detail-type"] == "t" and event["source"] == "progress"
-
-
+    assert event["detail"] == env
+    assert event["detail-type"] == "t"
+    assert event["source"] == "progress"

@@ -25,7 +25,13 @@ from progress.app.ports import (
 from progress.domain.attempts import Attempt
 from progress.domain.events import StatementStored, envelope
 from progress.domain.facts import AttemptKey, Score, StatementFact
-from progress.domain.progress_rules import COMPLETED, DEFAULT_RULES, INITIALIZED, TERMINATED, ProgressRules
+from progress.domain.progress_rules import (
+    COMPLETED,
+    DEFAULT_RULES,
+    INITIALIZED,
+    TERMINATED,
+    ProgressRules,
+)
 from progress.domain.statements import NewStatement, index_keys
 from tests.conftest import ProgressKit
 
@@ -80,10 +86,17 @@ def test_commit_then_get_and_route_round_trip(kit: ProgressKit) -> None:
     a = opened(fact(1))
     save_new(kit, a)
     got = kit.attempts.get(T1, a.id)
-    assert got is not None and got.snapshot() == a.snapshot()
+    assert got is not None
+    assert got.snapshot() == a.snapshot()
     routed = kit.attempts.route(T1, a.key, BASE + 5 * MIN)
-    assert routed is not None and routed.id == a.id
-    assert kit.attempts.route(T1, AttemptKey(T1, "mbox:mailto:bob@example.com", a.key.activity_id), BASE) is None
+    assert routed is not None
+    assert routed.id == a.id
+    assert (
+        kit.attempts.route(
+            T1, AttemptKey(T1, "mbox:mailto:bob@example.com", a.key.activity_id), BASE
+        )
+        is None
+    )
 
 
 def test_tenants_are_isolated(kit: ProgressKit) -> None:
@@ -106,9 +119,12 @@ def test_route_picks_the_covering_window_else_the_latest(kit: ProgressKit) -> No
     early = kit.attempts.route(T1, key, BASE + 2 * MIN)
     late = kit.attempts.route(T1, key, BASE + 11 * MIN)
     future = kit.attempts.route(T1, key, BASE + 999 * MIN)
-    assert early is not None and early.id == first.id
-    assert late is not None and late.id == second.id
-    assert future is not None and future.id == second.id
+    assert early is not None
+    assert early.id == first.id
+    assert late is not None
+    assert late.id == second.id
+    assert future is not None
+    assert future.id == second.id
 
 
 def test_version_conflicts_write_nothing(kit: ProgressKit) -> None:
@@ -119,11 +135,14 @@ def test_version_conflicts_write_nothing(kit: ProgressKit) -> None:
     stale = kit.attempts.get(T1, a.id)
     assert stale is not None
     stale.apply(fact(2, COMPLETED), DEFAULT_RULES)
-    bad = ProgressCommit(T1, (AttemptChange(stale, stale.version, None),), (envelope(stale.events[0]),))
+    bad = ProgressCommit(
+        T1, (AttemptChange(stale, stale.version, None),), (envelope(stale.events[0]),)
+    )
     with pytest.raises(VersionConflict):
         kit.attempts.commit(bad)
     after = kit.attempts.get(T1, a.id)
-    assert after is not None and after.version == a.version
+    assert after is not None
+    assert after.version == a.version
     assert [e["type"] for e in kit.read_outbox()] == ["progress.attempt.opened.v1"]
 
 
@@ -143,7 +162,9 @@ def test_update_on_the_loaded_version_and_outbox_rows_in_order(kit: ProgressKit)
         )
     )
     got = kit.attempts.get(T1, a.id)
-    assert got is not None and got.version == loaded.version and got.state.value == "closed"
+    assert got is not None
+    assert got.version == loaded.version
+    assert got.state.value == "closed"
     rows = kit.read_outbox()
     assert [e["type"] for e in rows] == [
         "progress.attempt.opened.v1",
@@ -184,7 +205,8 @@ def test_due_lists_open_attempts_by_expiry_across_tenants(kit: ProgressKit) -> N
     for x in (a, b, c):
         save_new(kit, x)
     ea, eb = a.expires_at_us(DEFAULT_RULES), b.expires_at_us(DEFAULT_RULES)
-    assert ea is not None and eb is not None
+    assert ea is not None
+    assert eb is not None
     assert kit.attempts.due(ea - 1, 10) == []
     assert kit.attempts.due(eb, 10) == [(T1, a.id), (T2, b.id)]
     assert kit.attempts.due(eb + 10 * MIN, 2) == [(T1, a.id), (T2, b.id)]
@@ -194,7 +216,11 @@ def test_due_lists_open_attempts_by_expiry_across_tenants(kit: ProgressKit) -> N
     version = loaded.version
     loaded.expire(ea, DEFAULT_RULES)
     kit.attempts.commit(
-        ProgressCommit(T1, (AttemptChange(loaded, version, None, ea),), tuple(envelope(e) for e in loaded.events))
+        ProgressCommit(
+            T1,
+            (AttemptChange(loaded, version, None, ea),),
+            tuple(envelope(e) for e in loaded.events),
+        )
     )
     assert kit.attempts.due(eb + 10 * MIN, 10) == [(T2, b.id), (T1, c.id)]
 
@@ -205,7 +231,10 @@ def test_list_by_learner_and_activity_newest_first_paged(kit: ProgressKit) -> No
         learner = "mbox:mailto:ann@example.com" if n % 2 == 0 else "mbox:mailto:bob@example.com"
         a = opened(fact(n, learner=learner, activity=f"http://example.com/a{n % 3}"))
         if n in (0, 4):
-            a.apply(fact(n + 50, COMPLETED, learner=learner, activity=f"http://example.com/a{n % 3}"), DEFAULT_RULES)
+            a.apply(
+                fact(n + 50, COMPLETED, learner=learner, activity=f"http://example.com/a{n % 3}"),
+                DEFAULT_RULES,
+            )
         save_new(kit, a)
         made.append(a)
     ann = AttemptFilter(learner="mbox:mailto:ann@example.com")
@@ -213,14 +242,19 @@ def test_list_by_learner_and_activity_newest_first_paged(kit: ProgressKit) -> No
     assert [s.attempt_id for s in page] == [made[4].id, made[2].id]
     assert pos == ListPosition(made[2].started_us, made[2].id)
     page2, pos2 = kit.attempts.list(T1, ann, pos, 2)
-    assert [s.attempt_id for s in page2] == [made[0].id] and pos2 is None
+    assert [s.attempt_id for s in page2] == [made[0].id]
+    assert pos2 is None
     done, _ = kit.attempts.list(T1, AttemptFilter(learner=ann.learner, completed=True), None, 10)
     assert [s.attempt_id for s in done] == [made[4].id, made[0].id]
-    assert done[0].completion is not None and done[0].completion.completed
-    by_activity, _ = kit.attempts.list(T1, AttemptFilter(activity_id="http://example.com/a1"), None, 10)
+    assert done[0].completion is not None
+    assert done[0].completion.completed
+    by_activity, _ = kit.attempts.list(
+        T1, AttemptFilter(activity_id="http://example.com/a1"), None, 10
+    )
     assert [s.attempt_id for s in by_activity] == [made[4].id, made[1].id]
     exact, last = kit.attempts.list(T1, ann, None, 3)
-    assert len(exact) == 3 and last is None
+    assert len(exact) == 3
+    assert last is None
 
 
 def test_clear_forgets_a_tenants_attempts_and_inbox_only(kit: ProgressKit) -> None:
@@ -245,10 +279,17 @@ def test_clear_forgets_a_tenants_attempts_and_inbox_only(kit: ProgressKit) -> No
 
 def _statement(n: int, tenant: str = T1) -> NewStatement:
     f = fact(n, COMPLETED, tenant=tenant)
-    body = {"id": f.id, "actor": {"mbox": "mailto:ann@example.com"}, "verb": {"id": f.verb},
-            "object": {"id": f.activity_id}}
+    body = {
+        "id": f.id,
+        "actor": {"mbox": "mailto:ann@example.com"},
+        "verb": {"id": f.verb},
+        "object": {"id": f.activity_id},
+    }
     return NewStatement(
-        id=f.id, stored_us=f.stored_us, body=orjson.dumps(body), keys=index_keys(body),
+        id=f.id,
+        stored_us=f.stored_us,
+        body=orjson.dumps(body),
+        keys=index_keys(body),
         event=orjson.dumps(envelope(StatementStored(f))),
     )
 
@@ -282,11 +323,22 @@ def test_rules_round_trip_per_tenant(kit: ProgressKit) -> None:
 
 def cert(version: int, *, revoked: bool = False) -> Certificate:
     return Certificate(
-        id="c0ffee00-0000-5000-8000-000000000001", tenant=T1, completion_id="comp-1",
-        attempt_version=version, learner="mbox:mailto:ann@example.com", learner_name="Ann",
-        activity_id="http://example.com/course", activity_name="Course", completed=True,
-        passed=True, score=Score(scaled=0.9), achieved_us=BASE, issued_us=BASE + version,
-        revoked=revoked, pdf_key=f"k/v{version}.pdf", json_key=f"k/v{version}.json",
+        id="c0ffee00-0000-5000-8000-000000000001",
+        tenant=T1,
+        completion_id="comp-1",
+        attempt_version=version,
+        learner="mbox:mailto:ann@example.com",
+        learner_name="Ann",
+        activity_id="http://example.com/course",
+        activity_name="Course",
+        completed=True,
+        passed=True,
+        score=Score(scaled=0.9),
+        achieved_us=BASE,
+        issued_us=BASE + version,
+        revoked=revoked,
+        pdf_key=f"k/v{version}.pdf",
+        json_key=f"k/v{version}.json",
     )
 
 
@@ -306,13 +358,21 @@ def test_certificate_keeps_the_highest_version_and_records_the_inbox(kit: Progre
 
 
 def test_dead_letters_list_and_remove(kit: ProgressKit) -> None:
-    env = {"id": "e1", "type": "progress.statement.stored.v1", "source": "progress", "tenant": T1,
-           "time": "2025-01-01T00:00:00.000000Z", "data": {}}
+    env = {
+        "id": "e1",
+        "type": "progress.statement.stored.v1",
+        "source": "progress",
+        "tenant": T1,
+        "time": "2025-01-01T00:00:00.000000Z",
+        "data": {},
+    }
     kit.dead_letters.add("projection", env, "KeyError: 'verb'", 3)
     kit.dead_letters.add("certificates", {**env, "id": "e2"}, "boom", 3)
     letters = kit.dead_letters.list(None, 10)
     assert [(d.consumer, d.envelope["id"], d.reason, d.attempts) for d in letters] == [
-        ("projection", "e1", "KeyError: 'verb'", 3), ("certificates", "e2", "boom", 3)]
+        ("projection", "e1", "KeyError: 'verb'", 3),
+        ("certificates", "e2", "boom", 3),
+    ]
     only = kit.dead_letters.list("projection", 10)
     assert [d.envelope for d in only] == [env]
     kit.dead_letters.remove([only[0].id])

@@ -74,7 +74,7 @@ def test_template_has_exactly_the_catalog_functions(assembly: Assembly, stack: s
 
 
 @pytest.mark.parametrize("stack", SERVICE_STACKS)
-def test_every_route_is_a_proxy_resource_behind_its_authorizer(
+def test_every_route_is_a_proxy_resource_behind_its_authorizer_or_public_if_it_has_none(
     assembly: Assembly, stack: str
 ) -> None:
     template = assembly.template(stack)
@@ -88,15 +88,94 @@ def test_every_route_is_a_proxy_resource_behind_its_authorizer(
     }
     assert set(methods) == expected
     authorizers = assembly.resources(stack, "AWS::ApiGateway::Authorizer")
+    assert len(authorizers) == len({r.authorizer for r in catalog.ROUTES if r.authorizer})
     for route in catalog.ROUTES:
         for path in (route.prefix, f"{route.prefix}/{{proxy+}}"):
             proxy, preflight = methods[path, "ANY"], methods[path, "OPTIONS"]
             for method in (proxy, preflight):
                 assert refers_to(method["Integration"]["Uri"], functions[route.function])
             assert preflight["AuthorizationType"] == "NONE"
-            assert proxy["AuthorizationType"] == "CUSTOM"
+            if route.authorizer is None:  # public: no authorizer runs at all
+                assert proxy["AuthorizationType"] == "NONE", path
+                assert "AuthorizerId" not in proxy, path
+                continue
+            assert proxy["AuthorizationType"] == "CUSTOM", path
             authorizer = authorizers[proxy["AuthorizerId"]["Ref"]]["Properties"]
-            assert refers_to(authorizer["AuthorizerUri"], functions[str(route.authorizer)])
+            assert refers_to(authorizer["AuthorizerUri"], functions[route.authorizer])
+
+
+def test_the_catalog_has_routes_with_and_without_an_authorizer() -> None:
+    """Both branches of the test above are exercised by the real catalog."""
+    assert {route.authorizer is None for route in catalog.ROUTES} == {True, False}
+
+
+def trigger_wiring(
+    assembly: Assembly, stack: str, logical_id: str, trigger: catalog.Trigger
+) -> list[dict[str, Any]]:
+    """The resources that invoke a function the way its trigger says (empty: not wired)."""
+
+    def referring(kind: str) -> list[dict[str, Any]]:
+        return [
+            r["Properties"]
+            for r in assembly.resources(stack, kind).values()
+            if refers_to(r["Properties"], logical_id)
+        ]
+
+    if trigger is catalog.Trigger.API:
+        return referring("AWS::ApiGateway::Method")
+    if trigger is catalog.Trigger.AUTHORIZER:
+        return referring("AWS::ApiGateway::Authorizer")
+    if trigger is catalog.Trigger.STREAM:
+        return [
+            m
+            for m in referring("AWS::Lambda::EventSourceMapping")
+            if m["EventSourceArn"]["Fn::GetAtt"][1] == "StreamArn"
+        ]
+    if trigger is catalog.Trigger.EVENT:
+        return referring("AWS::Events::Rule")
+    if trigger is catalog.Trigger.SCHEDULE:
+        return referring("AWS::Scheduler::Schedule")
+    if trigger is catalog.Trigger.TASK:
+        return referring("AWS::StepFunctions::StateMachine")
+    raise AssertionError(f"{trigger}: tests/infra/test_divergence.py does not know this trigger")
+
+
+def test_the_divergence_tests_know_every_trigger(assembly: Assembly) -> None:
+    """A new ``catalog.Trigger`` must get its wiring check here (and its wiring in infra)."""
+    for trigger in catalog.Trigger:
+        trigger_wiring(assembly, SERVICE_STACKS[0], "NoSuchLogicalId", trigger)
+
+
+@pytest.mark.parametrize("stack", SERVICE_STACKS)
+def test_every_function_is_invoked_the_way_its_trigger_says_and_no_other_way(
+    assembly: Assembly, stack: str
+) -> None:
+    functions = functions_of(assembly.template(stack))
+    for spec in catalog.FUNCTIONS:
+        for trigger in catalog.Trigger:
+            wired = trigger_wiring(assembly, stack, functions[spec.name], trigger)
+            if trigger is spec.trigger:
+                assert wired, f"{spec.name}: no {trigger} wiring in {stack}"
+            else:
+                assert not wired, f"{spec.name} ({spec.trigger}) is also wired as {trigger}"
+
+
+@pytest.mark.parametrize("stack", SERVICE_STACKS)
+def test_every_scheduled_function_runs_at_its_catalog_rate(assembly: Assembly, stack: str) -> None:
+    functions = functions_of(assembly.template(stack))
+    schedules = list(assembly.resources(stack, "AWS::Scheduler::Schedule").values())
+    scheduled = [spec for spec in catalog.FUNCTIONS if spec.trigger is catalog.Trigger.SCHEDULE]
+    assert len(schedules) == len(scheduled)
+    for spec in scheduled:
+        (schedule,) = [
+            s["Properties"]
+            for s in schedules
+            if refers_to(s["Properties"]["Target"]["Arn"], functions[spec.name])
+        ]
+        minutes = spec.schedule_minutes
+        unit = "minute" if minutes == 1 else "minutes"
+        assert schedule["ScheduleExpression"] == f"rate({minutes} {unit})"
+        assert schedule["State"] == "ENABLED"
 
 
 @pytest.mark.parametrize("stack", SERVICE_STACKS)

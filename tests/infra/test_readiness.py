@@ -1,8 +1,9 @@
-"""Ready for issue 4 (events) and the GDPR saga: with a catalog shaped like theirs -- an outbox
-relay on the table stream, a consumer behind a rule, a state machine with a Lambda task, an event
-schema -- the same stack code wires each of them, and the gates still pass.
+"""Ready for the GDPR saga: with a catalog shaped like it -- a state machine with a Lambda task
+next to issue 4's relay, consumers, sweeper and event schemas -- the same stack code wires it,
+and the gates still pass. (Issue 4's pieces are real now: tests/infra/test_templates.py checks
+them on the real catalog.)
 
-The preview functions exist only in a temporary folder: nothing here is a real handler.
+The preview function exists only in a temporary folder: nothing here is a real handler.
 """
 
 from __future__ import annotations
@@ -12,31 +13,21 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from aws_cdk.assertions import Match, Template
 
 import infra.events
 import infra.lambdas
 import infra.workflows
 from infra.stages import STAGES
 from progress import catalog
-from progress.catalog import Access, Function, Rule, StateMachine, Trigger
+from progress.catalog import Access, Function, StateMachine, Trigger
 from tests.infra.conftest import Assembly, cfn_lint, synthesize
-from tests.infra.test_divergence import functions_of, refers_to
+from tests.infra.test_divergence import functions_of
 
 pytestmark = pytest.mark.infra
 
 REPO = Path(__file__).resolve().parents[2]
 PREVIEW_FUNCTIONS = (
-    Function("outbox_relay", Trigger.STREAM, frozenset({Access.PUBLISH_EVENTS}), "relay"),
-    Function("projection", Trigger.EVENT, frozenset({Access.TABLE_DATA}), "projection"),
     Function("erase_learner", Trigger.TASK, frozenset({Access.TABLE_DATA}), "erasure step"),
-)
-RULE = Rule(
-    "completions-to-projection",
-    "progress",
-    ("progress.completion.recorded.v1",),
-    "projection",
-    "completions feed the projection",
 )
 MACHINE = StateMachine("gdpr_erasure", ("erase_learner",), "erase a learner")
 ASL = {
@@ -51,6 +42,7 @@ ASL = {
     },
 }
 SCHEMA = {"$schema": "http://json-schema.org/draft-04/schema#", "type": "object"}
+SCHEMA_NAME = "progress.learner.erased.v1"
 PROD = next(s for s in STAGES if s.hipaa)
 
 
@@ -67,10 +59,9 @@ def preview(tmp_path_factory: pytest.TempPathFactory) -> Assembly:
     (root / "statemachines").mkdir()
     (root / "statemachines" / MACHINE.definition).write_text(json.dumps(ASL))
     (root / "schemas").mkdir()
-    (root / "schemas" / "progress.completion.recorded.v1.json").write_text(json.dumps(SCHEMA))
+    (root / "schemas" / f"{SCHEMA_NAME}.json").write_text(json.dumps(SCHEMA))
     with pytest.MonkeyPatch.context() as patch:
         patch.setattr(catalog, "FUNCTIONS", catalog.FUNCTIONS + PREVIEW_FUNCTIONS)
-        patch.setattr(catalog, "RULES", (RULE,))
         patch.setattr(catalog, "STATE_MACHINES", (MACHINE,))
         patch.setattr(infra.lambdas, "FUNCTIONS_DIR", functions)
         patch.setattr(infra.workflows, "STATEMACHINES_DIR", root / "statemachines")
@@ -95,65 +86,6 @@ def test_the_preview_passes_cdk_nag_and_cfn_lint(preview: Assembly) -> None:
     assert not problems, "\n".join(problems)
 
 
-def test_the_relay_reads_the_stream_in_bisected_batches_with_a_dlq(preview: Assembly) -> None:
-    template = preview.template(PROD.stack_name)
-    relay = functions_of(template)["outbox_relay"]
-    Template.from_json(template).has_resource_properties(
-        "AWS::Lambda::EventSourceMapping",
-        {
-            "FunctionName": {"Ref": relay},
-            "EventSourceArn": {"Fn::GetAtt": [Match.string_like_regexp("^DataTable"), "StreamArn"]},
-            "StartingPosition": "TRIM_HORIZON",
-            "BisectBatchOnFunctionError": True,
-            "FunctionResponseTypes": ["ReportBatchItemFailures"],
-            "DestinationConfig": {"OnFailure": {"Destination": Match.any_value()}},
-        },
-    )
-    stmts = json.dumps(
-        [
-            p
-            for p in preview.resources(PROD.stack_name, "AWS::IAM::Policy").values()
-            if refers_to(
-                p["Properties"]["Roles"],
-                template["Resources"][relay]["Properties"]["Role"]["Fn::GetAtt"][0],
-            )
-        ]
-    )
-    assert "events:PutEvents" in stmts
-    assert "dynamodb:PutItem" not in stmts
-
-
-def test_a_rule_delivers_to_its_consumer_whose_failures_reach_its_own_dlq(
-    preview: Assembly,
-) -> None:
-    template = preview.template(PROD.stack_name)
-    consumer = functions_of(template)["projection"]
-    rule = resource(preview, "AWS::Events::Rule")
-    assert rule["EventPattern"] == {
-        "source": ["progress"],
-        "detail-type": ["progress.completion.recorded.v1"],
-    }
-    (target,) = rule["Targets"]
-    assert refers_to(target["Arn"], consumer)
-    assert "DeadLetterConfig" in target
-    props = template["Resources"][consumer]["Properties"]
-    assert "DeadLetterConfig" in props
-    role = props["Role"]["Fn::GetAtt"][0]
-    policies = [
-        p
-        for p in preview.resources(PROD.stack_name, "AWS::IAM::Policy").values()
-        if refers_to(p["Properties"]["Roles"], role)
-    ]
-    assert "kms:GenerateDataKey" in json.dumps(policies)  # to write into its encrypted DLQ
-    names = {
-        q["Properties"]["QueueName"]
-        for q in preview.resources(PROD.stack_name, "AWS::SQS::Queue").values()
-    }
-    assert names == {
-        f"progress-prod-{n}-dlq" for n in ("event-targets", "projection", "outbox_relay")
-    }
-
-
 def test_a_state_machine_gets_its_task_arns_substituted_logging_and_tracing(
     preview: Assembly,
 ) -> None:
@@ -172,17 +104,12 @@ def test_a_state_machine_gets_its_task_arns_substituted_logging_and_tracing(
     assert machine["LoggingConfiguration"]["IncludeExecutionData"] is False  # HIPAA tier
 
 
-def test_the_schema_is_registered_and_every_new_piece_is_alarmed(preview: Assembly) -> None:
+def test_the_schema_is_registered_and_the_task_function_is_alarmed(preview: Assembly) -> None:
     schema = resource(preview, "AWS::EventSchemas::Schema")
-    assert schema["SchemaName"] == "progress.completion.recorded.v1"
+    assert schema["SchemaName"] == SCHEMA_NAME
     assert json.loads(schema["Content"]) == SCHEMA
     alarms = {
         a["Properties"]["AlarmName"]
         for a in preview.resources(PROD.stack_name, "AWS::CloudWatch::Alarm").values()
     }
-    assert {
-        "progress-prod-outbox_relay-iterator-age",
-        "progress-prod-projection-dlq-depth",
-        "progress-prod-outbox_relay-dlq-depth",
-        "progress-prod-event-targets-dlq-depth",
-    } <= alarms
+    assert {"progress-prod-erase_learner-errors", "progress-prod-erase_learner-throttles"} <= alarms

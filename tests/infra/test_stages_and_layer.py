@@ -42,10 +42,19 @@ def test_a_bad_stage_is_refused_with_every_problem_named() -> None:
             hipaa=True,
             log_retention_days=10,
             reserved_concurrency={"no_such_function": 5},
+            public_base_url="http://certificates.example.com",
         )
     message = str(refused.value)
-    for part in ("region 'mars-1'", "replica_regions", "log_retention_days", "no_such_function"):
+    for part in (
+        "region 'mars-1'",
+        "replica_regions",
+        "log_retention_days",
+        "no_such_function",
+        "public_base_url",
+    ):
         assert part in message
+    ok = Stage(name="x1", region="eu-west-1", public_base_url="https://progress.example.com/v1")
+    assert ok.public_base_url == "https://progress.example.com/v1"
 
 
 def test_the_layer_has_a_pin_for_every_runtime_dependency() -> None:

@@ -13,18 +13,25 @@ import pytest
 from aws_cdk.assertions import Match, Template
 
 from infra.observability import AlarmKind
-from infra.service import TABLE_DATA_ACTIONS
+from infra.service import TABLE_DATA_ACTIONS, consumer_names
 from infra.stages import STAGES, Stage
-from progress.adapters.dynamodb.table import ATTRIBUTE_DEFINITIONS, TABLE_KEY_SCHEMA
-from progress.catalog import FUNCTIONS
+from progress.adapters.dynamodb.table import (
+    ATTRIBUTE_DEFINITIONS,
+    OUTBOX_ATTRIBUTE,
+    TABLE_KEY_SCHEMA,
+)
+from progress.catalog import FUNCTIONS, Access, Trigger
 from progress.settings import (
     ENV_BACKEND,
+    ENV_CERTIFICATE_BUCKET,
     ENV_CURSOR_SECRET,
     ENV_CURSOR_SECRET_ARN,
+    ENV_EVENT_BUS_NAME,
+    ENV_PUBLIC_BASE_URL,
     ENV_TABLE_NAME,
 )
 from tests.infra.conftest import Assembly
-from tests.infra.test_divergence import functions_of
+from tests.infra.test_divergence import functions_of, refers_to
 
 pytestmark = pytest.mark.infra
 
@@ -297,3 +304,244 @@ def test_every_alarm_notifies_the_topic_and_names_a_runbook_section(
         for d in assembly.resources(stage.stack_name, "AWS::CloudWatch::Dashboard").values()
     }
     assert names == {f"progress-{stage.name}-{v}" for v in ("ingestion", "query", "projection")}
+
+
+def by_trigger(trigger: Trigger) -> list[str]:
+    return [spec.name for spec in FUNCTIONS if spec.trigger is trigger]
+
+
+def function_props(assembly: Assembly, stage: Stage, name: str) -> dict[str, Any]:
+    tpl = assembly.template(stage.stack_name)
+    props: dict[str, Any] = tpl["Resources"][functions_of(tpl)[name]]["Properties"]
+    return props
+
+
+def queue_named(assembly: Assembly, stage: Stage, name: str) -> str:
+    (found,) = [
+        logical
+        for logical, q in assembly.resources(stage.stack_name, "AWS::SQS::Queue").items()
+        if q["Properties"]["QueueName"] == f"progress-{stage.name}-{name}-dlq"
+    ]
+    return found
+
+
+@pytest.mark.parametrize("stage", STAGES, ids=[s.name for s in STAGES])
+def test_the_relay_reads_the_stream_from_the_horizon_in_filtered_bisected_batches(
+    assembly: Assembly, stage: Stage
+) -> None:
+    (relay,) = by_trigger(Trigger.STREAM)
+    tpl = assembly.template(stage.stack_name)
+    mappings = assembly.resources(stage.stack_name, "AWS::Lambda::EventSourceMapping")
+    (props,) = [m["Properties"] for m in mappings.values()]
+    assert props["FunctionName"] == {"Ref": functions_of(tpl)[relay]}
+    assert props["EventSourceArn"]["Fn::GetAtt"][0].startswith("DataTable")
+    assert props["EventSourceArn"]["Fn::GetAtt"][1] == "StreamArn"
+    assert props["StartingPosition"] == "TRIM_HORIZON"  # never skips what is in the stream
+    assert props["BatchSize"] == 100
+    assert props["BisectBatchOnFunctionError"] is True
+    assert props["FunctionResponseTypes"] == ["ReportBatchItemFailures"]
+    assert props["ParallelizationFactor"] in (1, 2, 3, 4)
+    # Bounded, and given up on while the record is still in the 24 h stream: to the DLQ.
+    assert 0 < props["MaximumRetryAttempts"] <= 100
+    assert 3600 <= props["MaximumRecordAgeInSeconds"] < 24 * 3600
+    dlq = queue_named(assembly, stage, relay)
+    assert props["DestinationConfig"] == {
+        "OnFailure": {"Destination": {"Fn::GetAtt": [dlq, "Arn"]}}
+    }
+    (pattern,) = [json.loads(f["Pattern"]) for f in props["FilterCriteria"]["Filters"]]
+    # Exists matches leaf nodes only: the Binary elements of the outbox List, not the List.
+    assert pattern == {
+        "eventName": ["INSERT", "MODIFY"],
+        "dynamodb": {"NewImage": {OUTBOX_ATTRIBUTE: {"L": {"B": [{"exists": True}]}}}},
+    }
+    env = function_props(assembly, stage, relay)["Environment"]["Variables"]
+    assert env[ENV_EVENT_BUS_NAME] == {"Ref": logical_id(assembly, stage, "AWS::Events::EventBus")}
+
+
+@pytest.mark.parametrize("stage", STAGES, ids=[s.name for s in STAGES])
+def test_the_relay_reads_the_stream_and_puts_events_on_the_bus_and_nothing_else(
+    assembly: Assembly, stage: Stage
+) -> None:
+    (relay,) = by_trigger(Trigger.STREAM)
+    stmts = statements(assembly, stage, relay)
+    bus = logical_id(assembly, stage, "AWS::Events::EventBus")
+    (put,) = [s for s in stmts if granted([s], "events:")]
+    assert put["Action"] == "events:PutEvents"
+    assert put["Resource"] == {"Fn::GetAtt": [bus, "Arn"]}
+    (stream,) = [s for s in stmts if granted([s], "dynamodb:")]
+    assert granted([stream], "dynamodb:") == {
+        "dynamodb:DescribeStream",
+        "dynamodb:GetRecords",
+        "dynamodb:GetShardIterator",
+        "dynamodb:ListStreams",
+    }
+    assert stream["Resource"]["Fn::GetAtt"][1] == "StreamArn"
+    data_key = [s for s in stmts if "KeysData" in json.dumps(s["Resource"])]
+    assert granted(data_key, "kms:") == {"kms:Decrypt", "kms:DescribeKey"}  # the stream's key
+    assert not granted(stmts, "s3:")
+    assert not granted(stmts, "secretsmanager:")
+
+
+@pytest.mark.parametrize("stage", STAGES, ids=[s.name for s in STAGES])
+def test_every_consumer_retries_twice_then_fails_into_its_own_encrypted_dlq(
+    assembly: Assembly, stage: Stage
+) -> None:
+    tpl = assembly.template(stage.stack_name)
+    configs = assembly.resources(stage.stack_name, "AWS::Lambda::EventInvokeConfig").values()
+    assert by_trigger(Trigger.EVENT)
+    for name in by_trigger(Trigger.EVENT):
+        dlq = queue_named(assembly, stage, name)
+        props = function_props(assembly, stage, name)
+        assert props["DeadLetterConfig"] == {"TargetArn": {"Fn::GetAtt": [dlq, "Arn"]}}
+        (config,) = [
+            c["Properties"]
+            for c in configs
+            if c["Properties"]["FunctionName"] == {"Ref": functions_of(tpl)[name]}
+        ]
+        assert config["MaximumRetryAttempts"] == 2
+        queue = tpl["Resources"][dlq]["Properties"]
+        assert queue["MessageRetentionPeriod"] == 14 * 24 * 3600
+        if stage.hipaa:
+            assert queue["KmsMasterKeyId"]["Fn::GetAtt"][0].startswith("KeysMessaging")
+        else:
+            assert queue["SqsManagedSseEnabled"] is True
+    # The admin CLI's DEAD_LETTER_QUEUES: exactly the consumers, each to its own queue URL.
+    output = tpl["Outputs"]["DeadLetterQueues"]["Value"]["Fn::Join"][1]
+    refs = [part["Ref"] for part in output if isinstance(part, dict)]
+    assert refs == [queue_named(assembly, stage, name) for name in consumer_names()]
+    text = "".join(p if isinstance(p, str) else "URL" for p in output)
+    assert json.loads(text) == dict.fromkeys(consumer_names(), "URL")
+
+
+@pytest.mark.parametrize("stage", STAGES, ids=[s.name for s in STAGES])
+def test_the_sweeper_runs_on_a_scheduler_schedule_with_a_retry_policy_and_a_dlq(
+    assembly: Assembly, stage: Stage
+) -> None:
+    tpl = assembly.template(stage.stack_name)
+    for name in by_trigger(Trigger.SCHEDULE):
+        spec = next(f for f in FUNCTIONS if f.name == name)
+        assert spec.schedule_minutes is not None
+        period = spec.schedule_minutes * 60
+        dlq = queue_named(assembly, stage, name)
+        (schedule,) = [
+            s["Properties"]
+            for s in assembly.resources(stage.stack_name, "AWS::Scheduler::Schedule").values()
+            if refers_to(s["Properties"]["Target"]["Arn"], functions_of(tpl)[name])
+        ]
+        assert schedule["FlexibleTimeWindow"] == {"Mode": "OFF"}
+        target = schedule["Target"]
+        assert target["DeadLetterConfig"] == {"Arn": {"Fn::GetAtt": [dlq, "Arn"]}}
+        assert target["RetryPolicy"]["MaximumEventAgeInSeconds"] <= period
+        role = tpl["Resources"][target["RoleArn"]["Fn::GetAtt"][0]]["Properties"]
+        (trust,) = role["AssumeRolePolicyDocument"]["Statement"]
+        assert trust["Principal"] == {"Service": "scheduler.amazonaws.com"}
+        assert set(trust["Condition"]["StringEquals"]) == {"aws:SourceAccount", "aws:SourceArn"}
+        # The function's own asynchronous failures land in the same queue, bounded by the period.
+        props = function_props(assembly, stage, name)
+        assert props["DeadLetterConfig"] == {"TargetArn": {"Fn::GetAtt": [dlq, "Arn"]}}
+        Template.from_json(tpl).has_resource_properties(
+            "AWS::Lambda::EventInvokeConfig",
+            {
+                "FunctionName": {"Ref": functions_of(tpl)[name]},
+                "MaximumEventAgeInSeconds": period,
+            },
+        )
+
+
+@pytest.mark.parametrize("stage", STAGES, ids=[s.name for s in STAGES])
+def test_the_certificate_bucket_is_private_tls_only_versioned_logged_and_expires_old_versions(
+    assembly: Assembly, stage: Stage
+) -> None:
+    buckets = assembly.resources(stage.stack_name, "AWS::S3::Bucket")
+    (bucket,) = [name for name in buckets if name.startswith("DataCertificates")]
+    (logs,) = [name for name in buckets if name.startswith("DataAccessLogs")]
+    props = buckets[bucket]["Properties"]
+    assert props["PublicAccessBlockConfiguration"] == dict.fromkeys(
+        ("BlockPublicAcls", "BlockPublicPolicy", "IgnorePublicAcls", "RestrictPublicBuckets"),
+        True,
+    )
+    assert props["VersioningConfiguration"] == {"Status": "Enabled"}
+    assert props["LoggingConfiguration"]["DestinationBucketName"] == {"Ref": logs}
+    (rule,) = props["LifecycleConfiguration"]["Rules"]
+    assert rule["NoncurrentVersionExpiration"]["NoncurrentDays"] > 0
+    (sse,) = props["BucketEncryption"]["ServerSideEncryptionConfiguration"]
+    if stage.hipaa:
+        assert sse["ServerSideEncryptionByDefault"]["SSEAlgorithm"] == "aws:kms"
+        key = sse["ServerSideEncryptionByDefault"]["KMSMasterKeyID"]["Fn::GetAtt"][0]
+        assert key.startswith("KeysData")
+    else:
+        assert sse["ServerSideEncryptionByDefault"]["SSEAlgorithm"] == "AES256"
+    (policy,) = [
+        p["Properties"]["PolicyDocument"]["Statement"]
+        for p in assembly.resources(stage.stack_name, "AWS::S3::BucketPolicy").values()
+        if p["Properties"]["Bucket"] == {"Ref": bucket}
+    ]
+    assert any(
+        s["Effect"] == "Deny" and s["Condition"] == {"Bool": {"aws:SecureTransport": "false"}}
+        for s in policy
+    )
+    assert not any(s["Effect"] == "Allow" and s.get("Principal") == "*" for s in policy)
+    for spec in FUNCTIONS:
+        stmts = statements(assembly, stage, spec.name)
+        env = function_props(assembly, stage, spec.name)["Environment"]["Variables"]
+        if Access.CERTIFICATES not in spec.access:
+            assert not granted(stmts, "s3:"), spec.name
+            assert ENV_CERTIFICATE_BUCKET not in env, spec.name
+            continue
+        assert granted(stmts, "s3:") == {"s3:GetObject", "s3:PutObject", "s3:ListBucket"}
+        assert all(refers_to(s["Resource"], bucket) for s in stmts if granted([s], "s3:"))
+        assert env[ENV_CERTIFICATE_BUCKET] == {"Ref": bucket}
+        # The API's URL from its id and the stage name: never the Stage or Deployment resource,
+        # which depend on the methods, which depend on these functions (a cycle).
+        url = json.dumps(env[ENV_PUBLIC_BASE_URL])
+        assert refers_to(
+            env[ENV_PUBLIC_BASE_URL], logical_id(assembly, stage, "AWS::ApiGateway::RestApi")
+        )
+        assert "Deployment" not in url
+        assert url.endswith(f'"/{stage.name}"]]}}')
+
+
+@pytest.mark.parametrize("stage", STAGES, ids=[s.name for s in STAGES])
+def test_every_dlq_and_the_relay_lag_are_alarmed(assembly: Assembly, stage: Stage) -> None:
+    alarms = [
+        a["Properties"]
+        for a in assembly.resources(stage.stack_name, "AWS::CloudWatch::Alarm").values()
+    ]
+    for logical, queue in assembly.resources(stage.stack_name, "AWS::SQS::Queue").items():
+        (depth,) = [
+            a
+            for a in alarms
+            if a.get("MetricName") == "ApproximateNumberOfMessagesVisible"
+            and a["Dimensions"]
+            == [{"Name": "QueueName", "Value": {"Fn::GetAtt": [logical, "QueueName"]}}]
+        ]
+        assert depth["Threshold"] == 1
+        assert depth["ComparisonOperator"] == "GreaterThanOrEqualToThreshold"
+        assert "docs/runbook.md#dlq-depth" in depth["AlarmDescription"], queue
+    tpl = assembly.template(stage.stack_name)
+    for relay in by_trigger(Trigger.STREAM):
+        (age,) = [a for a in alarms if a.get("MetricName") == "IteratorAge"]
+        assert age["Dimensions"] == [
+            {"Name": "FunctionName", "Value": {"Ref": functions_of(tpl)[relay]}}
+        ]
+        assert "docs/runbook.md#stream-iterator-age" in age["AlarmDescription"]
+    # The lag metrics of the functions that emit them (EMF dimension service = function name).
+    metrics = [
+        [part for part in metric if isinstance(part, str)]
+        for widget in dashboard(assembly, stage, "projection")["widgets"]
+        for metric in widget["properties"].get("metrics", [])
+    ]
+    assert ["progress", "OutboxLag", "service", "outbox_relay"] in metrics
+    assert ["progress", "ProjectionLag", "service", "projection"] in metrics
+
+
+def dashboard(assembly: Assembly, stage: Stage, name: str) -> dict[str, Any]:
+    """A dashboard's body, its CloudFormation references replaced by a placeholder."""
+    (body,) = [
+        d["Properties"]["DashboardBody"]
+        for d in assembly.resources(stage.stack_name, "AWS::CloudWatch::Dashboard").values()
+        if d["Properties"]["DashboardName"] == f"progress-{stage.name}-{name}"
+    ]
+    parts = body["Fn::Join"][1] if isinstance(body, dict) else [body]
+    parsed: dict[str, Any] = json.loads("".join(p if isinstance(p, str) else "REF" for p in parts))
+    return parsed

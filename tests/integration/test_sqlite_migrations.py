@@ -16,11 +16,23 @@ from progress.adapters.sqlite import (
     LATEST,
     MIGRATIONS,
     Database,
+    SqliteAttemptStore,
+    SqliteCertificateStore,
+    SqliteDeadLetters,
+    SqliteOutbox,
+    SqliteRulesStore,
     SqliteStatementStore,
     migrate,
     schema_version,
 )
+from progress.app.ports import AttemptChange, Certificate, InboxEntry, ProgressCommit
+from progress.domain.attempts import Attempt
+from progress.domain.events import envelope
+from progress.domain.facts import StatementFact
+from progress.domain.progress_rules import DEFAULT_RULES, INITIALIZED, ProgressRules
 from progress.domain.statements import ALL, NewStatement, StatementQuery, index_keys
+
+PROGRESS_TABLES = {"attempts", "inbox", "outbox", "progress_rules", "dead_letters", "certificates"}
 
 
 def _fill(db: Database, n: int = 40) -> None:
@@ -36,6 +48,27 @@ def _fill(db: Database, n: int = 40) -> None:
         }
         batch.append(NewStatement(sid, 1_000_000 + i, orjson.dumps(body), index_keys(body)))
     store.insert("t", batch, {}, [])
+
+
+def _fill_progress(db: Database) -> Attempt:
+    """A row in every table of schema version 5, outbox included."""
+    fact = StatementFact("t", str(uuid.uuid4()), 2_000_000, 2_000_000, INITIALIZED, "mbox:a", "act")
+    attempt = Attempt.open(fact, DEFAULT_RULES)
+    SqliteAttemptStore(db).commit(
+        ProgressCommit(
+            "t",
+            (AttemptChange(attempt, 0, attempt.expires_at_us(DEFAULT_RULES)),),
+            tuple(envelope(e) for e in attempt.events),
+            InboxEntry("projection", "e1"),
+        )
+    )
+    SqliteRulesStore(db).put_rules("t", ProgressRules.from_json({"masteryScore": 0.5}))
+    SqliteDeadLetters(db).add("projection", {"id": "e2"}, "boom", 3)
+    certificate = Certificate(
+        "c1", "t", "comp", 1, "mbox:a", None, "act", None, True, False, None, 1, 2, False, "p", "j"
+    )
+    SqliteCertificateStore(db).save(certificate, InboxEntry("certificates", "e3"))
+    return attempt
 
 
 @pytest.fixture
@@ -81,10 +114,32 @@ def test_every_step_goes_down_and_up_again_without_loss(db: Database) -> None:
     assert store.scan("t", ALL, StatementQuery(), None, 100) == scan_before
 
 
+def test_progress_step_drops_its_tables_only_and_recreates_them_empty(db: Database) -> None:
+    _fill(db)
+    attempt = _fill_progress(db)
+    full = _snapshot(db.conn)
+    assert PROGRESS_TABLES | {"sqlite_sequence"} <= set(full)
+    assert migrate(db.conn, LATEST - 1) == LATEST - 1
+    names = {r[0] for r in db.conn.execute("SELECT name FROM sqlite_master").fetchall()}
+    assert not names & PROGRESS_TABLES
+    assert not any(name.startswith(("attempts_", "dead_letters_")) for name in names)
+    kept = {t: rows for t, rows in full.items() if t not in PROGRESS_TABLES | {"sqlite_sequence"}}
+    assert _snapshot(db.conn) == kept  # the outbox's sequence went with it
+    assert migrate(db.conn, LATEST) == LATEST
+    assert _snapshot(db.conn) == kept
+    assert SqliteAttemptStore(db).get("t", attempt.id) is None
+    assert SqliteOutbox(db).pending(10) == []
+    assert _fill_progress(db).id == attempt.id  # usable again
+
+
 def test_down_to_zero_drops_everything_and_up_recreates_an_empty_schema(db: Database) -> None:
+    _fill_progress(db)
     migrate(db.conn, 0)
+    # sqlite_sequence (made by the outbox's AUTOINCREMENT) is SQLite's own and cannot be
+    # dropped; dropping the outbox emptied it.
     names = db.conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'").fetchall()
-    assert names == []
+    assert names == [("sqlite_sequence",)]
+    assert db.conn.execute("SELECT * FROM sqlite_sequence").fetchall() == []
     migrate(db.conn, LATEST)
     _fill(db, 3)
     assert len(SqliteStatementStore(db).scan("t", ALL, StatementQuery(), None, 10)[0]) == 3

@@ -5,6 +5,11 @@
     progress-admin credential list acme
     progress-admin migrate [--to N]          # SQLite schema (DATA_DIR)
     progress-admin backfill [--to N]         # DynamoDB item format (TABLE_NAME)
+    progress-admin rules get acme | rules set acme rules.json   # progress rules (JSON)
+    progress-admin replay acme               # rebuild attempts + completions from Statements
+    progress-admin sweep                     # close attempts past their inactivity timeout
+    progress-admin dlq list [--consumer projection]
+    progress-admin dlq redrive [--consumer C] [--id ID ...]     # publish again, then remove
 
 Settings come from the same environment as the service (BACKEND, DATA_DIR, TABLE_NAME, ...).
 """
@@ -12,12 +17,21 @@ Settings come from the same environment as the service (BACKEND, DATA_DIR, TABLE
 from __future__ import annotations
 
 import argparse
+import json
 import sys
 from collections.abc import Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING
 
+from progress.app.dispatch import Dispatcher, redrive
+from progress.app.progress import ReplayReport
 from progress.domain.errors import DomainError
+from progress.domain.progress_rules import ProgressRules
 from progress.domain.tenancy import parse_scopes
 from progress.settings import Settings, SettingsError
+
+if TYPE_CHECKING:
+    from progress.bootstrap import Services
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -48,6 +62,30 @@ def _parser() -> argparse.ArgumentParser:
 
     backfill = sub.add_parser("backfill", help="rewrite DynamoDB items to an item-format version")
     backfill.add_argument("--to", type=int, default=None, help="target version (default latest)")
+
+    rules = sub.add_parser("rules", help="a tenant's progress rules").add_subparsers(
+        dest="action", required=True
+    )
+    rget = rules.add_parser("get", help="print the rules in force (defaults if none set)")
+    rget.add_argument("tenant_id")
+    rset = rules.add_parser("set", help="set the rules from a JSON file (- for stdin)")
+    rset.add_argument("tenant_id")
+    rset.add_argument("file")
+
+    replay = sub.add_parser("replay", help="rebuild a tenant's progress from its Statements")
+    replay.add_argument("tenant_id")
+
+    sub.add_parser("sweep", help="close attempts past their inactivity timeout now")
+
+    dlq = sub.add_parser("dlq", help="events consumers kept failing on").add_subparsers(
+        dest="action", required=True
+    )
+    dlist = dlq.add_parser("list", help="list dead letters with their reasons")
+    dlist.add_argument("--consumer")
+    dlist.add_argument("--limit", type=int, default=100)
+    dredrive = dlq.add_parser("redrive", help="publish dead letters again, then remove them")
+    dredrive.add_argument("--consumer")
+    dredrive.add_argument("--id", action="append", default=[], dest="ids")
     return parser
 
 
@@ -60,6 +98,15 @@ def run(argv: Sequence[str], settings: Settings) -> int:
     from progress.bootstrap import build
 
     svc = build(settings)
+    try:
+        return _run(args, svc)
+    finally:
+        svc.close()
+
+
+def _run(args: argparse.Namespace, svc: Services) -> int:
+    if args.command in ("rules", "replay", "sweep", "dlq"):
+        return _progress(args, svc)
     if args.command == "tenant":
         tenant = svc.tenants.create_tenant(args.tenant_id, args.name)
         print(f"tenant {tenant.id} ({tenant.name}) created {tenant.created}")
@@ -79,6 +126,64 @@ def run(argv: Sequence[str], settings: Settings) -> int:
         for c in svc.tenant_store.list_credentials(args.tenant_id):
             print(f"{c.key}\t{c.label}\t{' '.join(sorted(c.scopes))}\t{c.created}")
     return 0
+
+
+def _progress(args: argparse.Namespace, svc: Services) -> int:
+    if args.command == "rules":
+        if args.action == "get":
+            print(json.dumps(svc.progress.rules.get(args.tenant_id).to_json(), indent=2))
+            return 0
+        raw = sys.stdin.read() if args.file == "-" else Path(args.file).read_text()
+        try:
+            config = json.loads(raw)
+        except ValueError as exc:
+            raise ValueError(f"{args.file}: not JSON ({exc})") from None
+        if not isinstance(config, dict):
+            raise ValueError(f"{args.file}: a JSON object of rules expected")
+        svc.progress.rules.put(args.tenant_id, ProgressRules.from_json(config))
+        print(f"rules of {args.tenant_id} set from {args.file}")
+        return 0
+    if args.command == "replay":
+
+        def show(report: ReplayReport) -> None:
+            print(
+                f"\rstatements {report.statements}  applied {report.applied}"
+                f"  skipped {report.skipped}  events {report.events}",
+                end="",
+                flush=True,
+            )
+
+        report = svc.progress.replay(args.tenant_id, progress=show)
+        reasons = ", ".join(f"{k} {v}" for k, v in sorted(report.skip_reasons.items()))
+        print(
+            f"\n{args.tenant_id}: progress rebuilt" + (f" (skipped: {reasons})" if reasons else "")
+        )
+        return 0
+    if args.command == "sweep":
+        print(f"{svc.progress.sweep()} attempt(s) closed")
+        return 0
+    if args.action == "list":
+        letters = svc.dead_letters.list(args.consumer, args.limit)
+        for d in letters:
+            print(
+                f"{d.id}\t{d.consumer}\t{d.envelope.get('type')}\t{d.envelope.get('id')}"
+                f"\t{d.attempts} attempt(s)\t{d.reason}"
+            )
+        print(f"{len(letters)} dead letter(s)")
+        return 0
+    pump = None
+    if isinstance(svc.bus, Dispatcher):  # local: the consumers run in this process
+        from progress.local.dispatcher import Pump, functions_dir_loader
+        from progress.local.server import LambdaContext
+
+        pump = Pump(svc, functions_dir_loader(), LambdaContext)
+    done, failed = redrive(svc.dead_letters, svc.bus, consumer=args.consumer, ids=set(args.ids))
+    if pump is not None:
+        pump.drain()  # and deliver what the consumers committed in turn
+    for letter, error in failed:
+        print(f"{letter.id}: not redriven: {error}", file=sys.stderr)
+    print(f"{len(done)} redriven, {len(failed)} failed")
+    return 0 if not failed else 1
 
 
 def _migrate(settings: Settings, target: int | None) -> int:

@@ -349,15 +349,17 @@ class MemoryAttemptStore:
                 for a in attempts
                 if (where.learner is None or a.key.learner == where.learner)
                 and (where.activity_id is None or a.key.activity_id == where.activity_id)
-                and (
-                    not where.completed or (a.completion is not None and a.completion.achieved)
-                )
+                and (not where.completed or (a.completion is not None and a.completion.achieved))
             ),
             key=lambda s: (s.started_us, s.attempt_id),
             reverse=True,
         )
         if after is not None:
-            rows = [r for r in rows if (r.started_us, r.attempt_id) < (after.started_us, after.attempt_id)]
+            rows = [
+                r
+                for r in rows
+                if (r.started_us, r.attempt_id) < (after.started_us, after.attempt_id)
+            ]
         page = rows[:limit]
         more = len(rows) > limit
         return page, ListPosition(page[-1].started_us, page[-1].attempt_id) if more else None

@@ -1,6 +1,6 @@
 """SQLite adapters: the embedded default of ``make run`` -- one file, WAL, an index per query.
 
-Schema (version 4):
+Schema (version 5):
   statements(seq) rowid, UNIQUE (tenant, id)   body BLOB exactly as served; groups JSON; ref;
       voiding. Appended in ``stored`` order (v4; v1-v3 kept it WITHOUT ROWID by (tenant, id))
   statement_index(tenant, key, stored_us, id) PK   one row per index key of a Statement; ``key``
@@ -10,6 +10,15 @@ Schema (version 4):
   documents(tenant, scope, id) PK   a document's bytes, content type, ETag, updated_us (v3)
   activity_fields(tenant, activity, field) PK   canonical Activity definitions, one row per
       merge field (``progress.domain.activities``), so a merge is INSERT OR REPLACE only (v3)
+  attempts(tenant, id) PK   an attempt's snapshot (orjson) plus the columns its reads need, each
+      read behind an index of its own (v5): (``key_hash``, seq) routes -- a BLAKE2b hash of the
+      key, whose columns are compared too (IS for the optional ones); (learner | activity,
+      started_us, id) lists, ``completed`` = completion achieved; ``expires_us``, set for open
+      attempts only (a partial index), is the sweeper's
+  inbox(tenant, consumer, event_id) PK   what each consumer committed, certificates too (v5)
+  outbox(seq) AUTOINCREMENT   envelopes committed with their change, deleted once published;
+      a sequence is never reused, so a late ``published()`` cannot delete a newer row (v5)
+  progress_rules(tenant) PK, dead_letters(id) PK, certificates(id) PK (v5)
 Every query pattern of GET /statements is one range scan of ``statement_index`` joined to
 ``statements`` by (tenant, id). Versions are kept in ``PRAGMA user_version``; ``migrate`` moves
 a database up or down, one reversible step at a time.
@@ -21,6 +30,8 @@ import hashlib
 import logging
 import sqlite3
 import threading
+import time
+import uuid
 from collections.abc import Callable, Collection, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from pathlib import Path
@@ -28,8 +39,22 @@ from typing import Any
 
 import orjson
 
-from progress.app.ports import DuplicateIds
+from progress.app.ports import (
+    AlreadyProcessed,
+    AttemptChange,
+    AttemptFilter,
+    AttemptSummary,
+    Certificate,
+    DeadLetter,
+    DuplicateIds,
+    Envelope,
+    InboxEntry,
+    ListPosition,
+    ProgressCommit,
+    VersionConflict,
+)
 from progress.domain.activities import DefinitionFields
+from progress.domain.attempts import Attempt
 from progress.domain.documents import (
     Document,
     DocumentKey,
@@ -38,6 +63,8 @@ from progress.domain.documents import (
     merge_json,
 )
 from progress.domain.errors import Conflict
+from progress.domain.facts import AttemptKey, Score
+from progress.domain.progress_rules import ProgressRules
 from progress.domain.statements import (
     Attachment,
     NewStatement,
@@ -128,6 +155,49 @@ MIGRATIONS: list[tuple[str, list[str], list[str]]] = [
             "DROP TABLE statements",
             "ALTER TABLE statements_old RENAME TO statements",
             "CREATE INDEX statements_ref ON statements (tenant, ref) WHERE ref IS NOT NULL",
+        ],
+    ),
+    (
+        "progress: attempts, inbox, outbox, rules, dead letters, certificates",
+        [
+            # A rowid table: a snapshot lists every counted Statement id and may grow large.
+            """CREATE TABLE attempts (
+                 tenant TEXT NOT NULL, id TEXT NOT NULL, key_hash INTEGER NOT NULL,
+                 learner TEXT NOT NULL, activity TEXT NOT NULL, registration TEXT, session TEXT,
+                 seq INTEGER NOT NULL, opened_after_us INTEGER, closed_us INTEGER,
+                 started_us INTEGER NOT NULL, state TEXT NOT NULL, version INTEGER NOT NULL,
+                 completed INTEGER NOT NULL, expires_us INTEGER, snapshot BLOB NOT NULL,
+                 PRIMARY KEY (tenant, id))""",
+            "CREATE INDEX attempts_key ON attempts (tenant, key_hash, seq)",
+            "CREATE INDEX attempts_learner ON attempts (tenant, learner, started_us, id)",
+            "CREATE INDEX attempts_activity ON attempts (tenant, activity, started_us, id)",
+            "CREATE INDEX attempts_due ON attempts (expires_us, tenant, id)"
+            " WHERE expires_us IS NOT NULL",
+            """CREATE TABLE inbox (
+                 tenant TEXT NOT NULL, consumer TEXT NOT NULL, event_id TEXT NOT NULL,
+                 PRIMARY KEY (tenant, consumer, event_id)) WITHOUT ROWID""",
+            "CREATE TABLE outbox (seq INTEGER PRIMARY KEY AUTOINCREMENT, envelope BLOB NOT NULL)",
+            "CREATE TABLE progress_rules (tenant TEXT PRIMARY KEY, rules BLOB NOT NULL)",
+            """CREATE TABLE dead_letters (
+                 id TEXT PRIMARY KEY, consumer TEXT NOT NULL, envelope BLOB NOT NULL,
+                 reason TEXT NOT NULL, failed_us INTEGER NOT NULL, attempts INTEGER NOT NULL)""",
+            "CREATE INDEX dead_letters_failed ON dead_letters (failed_us, id)",
+            "CREATE INDEX dead_letters_consumer ON dead_letters (consumer, failed_us, id)",
+            """CREATE TABLE certificates (
+                 id TEXT PRIMARY KEY, tenant TEXT NOT NULL, completion_id TEXT NOT NULL,
+                 attempt_version INTEGER NOT NULL, learner TEXT NOT NULL, learner_name TEXT,
+                 activity_id TEXT NOT NULL, activity_name TEXT, completed INTEGER NOT NULL,
+                 passed INTEGER NOT NULL, score BLOB, achieved_us INTEGER NOT NULL,
+                 issued_us INTEGER NOT NULL, revoked INTEGER NOT NULL, pdf_key TEXT NOT NULL,
+                 json_key TEXT NOT NULL)""",
+        ],
+        [
+            "DROP TABLE certificates",
+            "DROP TABLE dead_letters",
+            "DROP TABLE progress_rules",
+            "DROP TABLE outbox",
+            "DROP TABLE inbox",
+            "DROP TABLE attempts",
         ],
     ),
 ]
@@ -312,6 +382,7 @@ class SqliteStatementStore:
         ids = [r.id for r in batch]
         rows: list[tuple[Any, ...]] = []
         index_rows: list[tuple[str, int, int, str]] = []
+        events = [(rec.event,) for rec in batch if rec.event]  # outbox rows, stored as-is
         for rec in batch:
             groups = key_groups.get(rec.id, (rec.keys,))
             rows.append(
@@ -349,6 +420,8 @@ class SqliteStatementStore:
                 "INSERT OR IGNORE INTO attachments VALUES (?,?,?,?)",
                 [(tenant, a.sha2, a.content_type, a.data) for a in attachments],
             )
+            if events:
+                conn.executemany("INSERT INTO outbox (envelope) VALUES (?)", events)
 
     def get(self, tenant: str, ids: Collection[str]) -> dict[str, StoredStatement]:
         ids = list(ids)
@@ -595,3 +668,338 @@ class SqliteActivityStore:
             (tenant, activity_id),
         )
         return {field: orjson.loads(value) for field, value in rows}
+
+
+# ---------------------------------------------------------------------------------- progress
+
+
+def _attempt_key_hash(key: AttemptKey) -> int:
+    return key_hash(
+        orjson.dumps([key.learner, key.activity_id, key.registration, key.session]).decode()
+    )
+
+
+_UPSERT_ATTEMPT = """INSERT INTO attempts (tenant, id, key_hash, learner, activity, registration,
+  session, seq, opened_after_us, closed_us, started_us, state, version, completed, expires_us,
+  snapshot) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)
+  ON CONFLICT (tenant, id) DO UPDATE SET opened_after_us = excluded.opened_after_us,
+  closed_us = excluded.closed_us,
+  started_us = excluded.started_us, state = excluded.state, version = excluded.version,
+  completed = excluded.completed, expires_us = excluded.expires_us,
+  snapshot = excluded.snapshot"""
+
+# Each read names its index (see ``_SELECT``): a wrong plan is an error, never a slow scan.
+_ROUTE = """SELECT snapshot FROM attempts INDEXED BY attempts_key
+  WHERE tenant = ? AND key_hash = ? AND learner = ? AND activity = ? AND registration IS ?
+  AND session IS ?"""
+_COVERS = (  # ``Attempt.covers``
+    " AND (opened_after_us IS NULL OR opened_after_us < ?)"
+    " AND (closed_us IS NULL OR closed_us >= ?)"
+)
+
+
+def _attempt_row(tenant: str, change: AttemptChange) -> tuple[Any, ...]:
+    a = change.attempt
+    key = a.key
+    return (
+        tenant,
+        a.id,
+        _attempt_key_hash(key),
+        key.learner,
+        key.activity_id,
+        key.registration,
+        key.session,
+        a.seq,
+        a.opened_after_us,
+        a.closed_us,
+        a.started_us,
+        a.state.value,
+        a.version,
+        int(a.completion is not None and a.completion.achieved),
+        change.expires_at_us,
+        orjson.dumps(a.snapshot()),
+    )
+
+
+def _inbox_recorded(conn: sqlite3.Connection, tenant: str, entry: InboxEntry) -> bool:
+    row = conn.execute(
+        "SELECT 1 FROM inbox WHERE tenant = ? AND consumer = ? AND event_id = ?",
+        (tenant, entry.consumer, entry.event_id),
+    ).fetchone()
+    return row is not None
+
+
+class SqliteAttemptStore:
+    """Attempts, their outbox rows and the inbox. A commit is one BEGIN IMMEDIATE transaction
+    that checks everything before it writes: a refused commit leaves nothing behind, even
+    inside an outer ``SqliteUnitOfWork``."""
+
+    def __init__(self, db: Database) -> None:
+        self._db = db
+
+    def route(self, tenant: str, key: AttemptKey, at_us: int) -> Attempt | None:
+        conn = self._db.conn
+        args = (
+            tenant,
+            _attempt_key_hash(key),
+            key.learner,
+            key.activity_id,
+            key.registration,
+            key.session,
+        )
+        row = conn.execute(
+            f"{_ROUTE}{_COVERS} ORDER BY seq LIMIT 1", (*args, at_us, at_us)
+        ).fetchone()
+        if row is None:
+            row = conn.execute(f"{_ROUTE} ORDER BY seq DESC LIMIT 1", args).fetchone()
+        return None if row is None else Attempt.restore(orjson.loads(row[0]))
+
+    def get(self, tenant: str, attempt_id: str) -> Attempt | None:
+        row = self._db.conn.execute(
+            "SELECT snapshot FROM attempts WHERE tenant = ? AND id = ?", (tenant, attempt_id)
+        ).fetchone()
+        return None if row is None else Attempt.restore(orjson.loads(row[0]))
+
+    def commit(self, commit: ProgressCommit) -> None:
+        if not commit.attempts and not commit.outbox and commit.inbox is None:
+            return
+        tenant = commit.tenant
+        ids = [c.attempt.id for c in commit.attempts]
+        rows = [_attempt_row(tenant, c) for c in commit.attempts]
+        with self._db.write() as conn:
+            if commit.inbox is not None and _inbox_recorded(conn, tenant, commit.inbox):
+                raise AlreadyProcessed(commit.inbox.event_id)
+            if ids:
+                stored = dict(
+                    conn.execute(
+                        "SELECT id, version FROM attempts WHERE tenant = ?"  # noqa: S608
+                        f" AND id IN ({_placeholders(len(ids))})",
+                        (tenant, *ids),
+                    ).fetchall()
+                )
+                for change in commit.attempts:
+                    if stored.get(change.attempt.id, 0) != change.expected_version:
+                        raise VersionConflict(change.attempt.id)
+                conn.executemany(_UPSERT_ATTEMPT, rows)
+            if commit.inbox is not None:
+                conn.execute(
+                    "INSERT INTO inbox VALUES (?,?,?)",
+                    (tenant, commit.inbox.consumer, commit.inbox.event_id),
+                )
+            if commit.outbox:
+                conn.executemany(
+                    "INSERT INTO outbox (envelope) VALUES (?)",
+                    [(orjson.dumps(env),) for env in commit.outbox],
+                )
+
+    def processed(self, tenant: str, entry: InboxEntry) -> bool:
+        return _inbox_recorded(self._db.conn, tenant, entry)
+
+    def due(self, now_us: int, limit: int) -> list[tuple[str, str]]:
+        rows = self._db.conn.execute(
+            "SELECT tenant, id FROM attempts INDEXED BY attempts_due"
+            " WHERE expires_us IS NOT NULL AND expires_us <= ?"
+            " ORDER BY expires_us, tenant, id LIMIT ?",
+            (now_us, limit),
+        ).fetchall()
+        return [(tenant, attempt_id) for tenant, attempt_id in rows]
+
+    def list(
+        self, tenant: str, where: AttemptFilter, after: ListPosition | None, limit: int
+    ) -> tuple[list[AttemptSummary], ListPosition | None]:
+        column, value = (
+            ("learner", where.learner)
+            if where.learner is not None
+            else ("activity", where.activity_id)
+        )
+        sql = (
+            f"SELECT snapshot FROM attempts INDEXED BY attempts_{column}"  # noqa: S608 - fixed names
+            f" WHERE tenant = ? AND {column} = ?"
+        )
+        args: list[Any] = [tenant, value]
+        if after is not None:
+            sql += " AND (started_us, id) < (?, ?)"
+            args += [after.started_us, after.attempt_id]
+        if where.completed:
+            sql += " AND completed = 1"
+        sql += " ORDER BY started_us DESC, id DESC LIMIT ?"
+        rows = self._db.conn.execute(sql, (*args, limit + 1)).fetchall()
+        page = [AttemptSummary.of(Attempt.restore(orjson.loads(r[0]))) for r in rows[:limit]]
+        more = len(rows) > limit
+        return page, ListPosition(page[-1].started_us, page[-1].attempt_id) if more else None
+
+    def clear(self, tenant: str, consumer: str) -> None:
+        with self._db.write() as conn:
+            conn.execute("DELETE FROM attempts WHERE tenant = ?", (tenant,))
+            conn.execute("DELETE FROM inbox WHERE tenant = ? AND consumer = ?", (tenant, consumer))
+
+
+class SqliteOutbox:
+    """The outbox rows of Statements and attempts, for the local relay."""
+
+    def __init__(self, db: Database) -> None:
+        self._db = db
+
+    def pending(self, limit: int) -> list[tuple[int, Envelope]]:
+        rows = self._db.conn.execute(
+            "SELECT seq, envelope FROM outbox ORDER BY seq LIMIT ?", (limit,)
+        ).fetchall()
+        return [(seq, orjson.loads(envelope)) for seq, envelope in rows]
+
+    def published(self, sequences: Collection[int]) -> None:
+        if sequences:
+            with self._db.write() as conn:
+                conn.executemany("DELETE FROM outbox WHERE seq = ?", [(s,) for s in sequences])
+
+
+class SqliteRulesStore:
+    def __init__(self, db: Database) -> None:
+        self._db = db
+
+    def get_rules(self, tenant: str) -> ProgressRules | None:
+        row = self._db.conn.execute(
+            "SELECT rules FROM progress_rules WHERE tenant = ?", (tenant,)
+        ).fetchone()
+        return None if row is None else ProgressRules.from_json(orjson.loads(row[0]))
+
+    def put_rules(self, tenant: str, rules: ProgressRules) -> None:
+        with self._db.write() as conn:
+            conn.execute(
+                "INSERT OR REPLACE INTO progress_rules VALUES (?,?)",
+                (tenant, orjson.dumps(rules.to_json())),
+            )
+
+
+class SqliteDeadLetters:
+    """``failed_us`` is the wall clock, moved past the latest stored one: the list order is the
+    order of failure even when two land in one microsecond."""
+
+    def __init__(self, db: Database) -> None:
+        self._db = db
+
+    def add(self, consumer: str, envelope: Envelope, reason: str, attempts: int) -> None:
+        with self._db.write() as conn:
+            conn.execute(
+                "INSERT INTO dead_letters VALUES (?, ?, ?, ?,"
+                " MAX(?, COALESCE((SELECT MAX(failed_us) FROM dead_letters), 0) + 1), ?)",
+                (
+                    str(uuid.uuid4()),
+                    consumer,
+                    orjson.dumps(envelope),
+                    reason,
+                    time.time_ns() // 1000,
+                    attempts,
+                ),
+            )
+
+    def list(self, consumer: str | None, limit: int) -> list[DeadLetter]:
+        sql = "SELECT id, consumer, envelope, reason, failed_us, attempts FROM dead_letters"
+        args: tuple[Any, ...] = (limit,)
+        if consumer is not None:
+            sql += " WHERE consumer = ?"
+            args = (consumer, limit)
+        rows = self._db.conn.execute(f"{sql} ORDER BY failed_us, id LIMIT ?", args).fetchall()
+        return [
+            DeadLetter(i, c, orjson.loads(env), reason, failed_us, attempts)
+            for i, c, env, reason, failed_us, attempts in rows
+        ]
+
+    def remove(self, ids: Collection[str]) -> None:
+        if ids:
+            with self._db.write() as conn:
+                conn.executemany("DELETE FROM dead_letters WHERE id = ?", [(i,) for i in ids])
+
+
+_CERTIFICATE_COLUMNS = (
+    "id, tenant, completion_id, attempt_version, learner, learner_name, activity_id,"
+    " activity_name, completed, passed, score, achieved_us, issued_us, revoked, pdf_key,"
+    " json_key"
+)
+
+
+class SqliteCertificateStore:
+    """Certificates by id; their inbox rows share ``inbox`` (consumer: the certificates')."""
+
+    def __init__(self, db: Database) -> None:
+        self._db = db
+
+    def save(self, certificate: Certificate, inbox: InboxEntry) -> bool:
+        c = certificate
+        with self._db.write() as conn:
+            if _inbox_recorded(conn, c.tenant, inbox):
+                raise AlreadyProcessed(inbox.event_id)
+            conn.execute(
+                "INSERT INTO inbox VALUES (?,?,?)", (c.tenant, inbox.consumer, inbox.event_id)
+            )
+            stored = conn.execute(
+                "SELECT attempt_version FROM certificates WHERE id = ?", (c.id,)
+            ).fetchone()
+            if stored is not None and stored[0] >= c.attempt_version:
+                return False
+            conn.execute(
+                f"INSERT OR REPLACE INTO certificates ({_CERTIFICATE_COLUMNS})"  # noqa: S608
+                " VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
+                (
+                    c.id,
+                    c.tenant,
+                    c.completion_id,
+                    c.attempt_version,
+                    c.learner,
+                    c.learner_name,
+                    c.activity_id,
+                    c.activity_name,
+                    int(c.completed),
+                    int(c.passed),
+                    None if c.score is None else orjson.dumps(c.score.to_json()),
+                    c.achieved_us,
+                    c.issued_us,
+                    int(c.revoked),
+                    c.pdf_key,
+                    c.json_key,
+                ),
+            )
+            return True
+
+    def get(self, certificate_id: str) -> Certificate | None:
+        row = self._db.conn.execute(
+            f"SELECT {_CERTIFICATE_COLUMNS} FROM certificates WHERE id = ?",  # noqa: S608
+            (certificate_id,),
+        ).fetchone()
+        if row is None:
+            return None
+        (
+            cid,
+            tenant,
+            completion_id,
+            attempt_version,
+            learner,
+            learner_name,
+            activity_id,
+            activity_name,
+            completed,
+            passed,
+            score,
+            achieved_us,
+            issued_us,
+            revoked,
+            pdf_key,
+            json_key,
+        ) = row
+        return Certificate(
+            id=cid,
+            tenant=tenant,
+            completion_id=completion_id,
+            attempt_version=attempt_version,
+            learner=learner,
+            learner_name=learner_name,
+            activity_id=activity_id,
+            activity_name=activity_name,
+            completed=bool(completed),
+            passed=bool(passed),
+            score=None if score is None else Score(**orjson.loads(score)),
+            achieved_us=achieved_us,
+            issued_us=issued_us,
+            revoked=bool(revoked),
+            pdf_key=pdf_key,
+            json_key=json_key,
+        )

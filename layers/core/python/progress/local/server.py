@@ -15,6 +15,7 @@ import json
 import os
 import signal
 import sys
+import threading
 import time
 import uuid
 from collections.abc import Callable
@@ -279,14 +280,25 @@ class Running:
     secret: str
     stack: ExitStack
     pump: Pump
+    serving: bool = False
 
     @property
     def url(self) -> str:
         host, port = self.front.server_address[:2]
         return f"http://{host!s}:{port}/xapi"
 
+    def serve_in_background(self) -> Running:
+        """Serve on a daemon thread (tests, benchmarks); ``close`` stops it."""
+        thread = threading.Thread(
+            target=self.front.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True
+        )
+        thread.start()
+        self.serving = True
+        return self
+
     def close(self) -> None:
-        self.front.shutdown()
+        if self.serving:  # shutdown() waits for a serve_forever loop to end
+            self.front.shutdown()
         self.stack.close()
         bootstrap.install(None)
 

@@ -1,0 +1,176 @@
+"""End to end, as `make run` runs it: Statements over real HTTP → outbox → (DynamoDB: the table
+stream → the relay handler) → the rules → the projection consumer → attempt closed →
+completion recorded → the certificates consumer → exactly one certificate, verified over HTTP.
+
+Each backend runs twice: with the events delivered once in order, and with every publication
+delivered twice, the second time first and in reverse order (EventBridge promises neither order
+nor exactly-once)."""
+
+from __future__ import annotations
+
+import base64
+import json
+import urllib.error
+import urllib.parse
+import urllib.request
+import uuid
+from collections.abc import Iterator, Sequence
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from progress.app.certificates import certificate_id
+from progress.app.ports import Envelope
+from progress.local.server import Running, start
+from progress.settings import Settings
+
+SESSION_EXT = "https://w3id.org/xapi/cmi5/context/extensions/sessionid"
+ADL = "http://adlnet.gov/expapi/verbs/"
+COURSE = "https://example.com/courses/safety-101"
+RECORDED = "progress.completion.recorded.v1"
+
+
+@pytest.fixture(params=["sqlite", "dynamodb"])
+def backend(request: pytest.FixtureRequest) -> str:
+    return str(request.param)
+
+
+@pytest.fixture
+def lrs(backend: str, tmp_path: Path) -> Iterator[Running]:
+    settings = Settings(backend=backend, data_dir=tmp_path, cursor_secret="e2e-cursor-secret-0123")  # type: ignore[arg-type]
+    running = start(settings, "127.0.0.1", 0).serve_in_background()
+    running.pump.close()  # the test drives delivery itself, round by round
+    try:
+        yield running
+    finally:
+        running.close()
+
+
+def call(
+    lrs: Running, method: str, path: str, body: Any = None, auth: bool = True
+) -> tuple[int, bytes, dict[str, str]]:
+    base = lrs.url.removesuffix("/xapi")
+    headers = {"X-Experience-API-Version": "1.0.3", "Content-Type": "application/json"}
+    if auth:
+        token = base64.b64encode(f"{lrs.key}:{lrs.secret}".encode()).decode()
+        headers["Authorization"] = f"Basic {token}"
+    data = None if body is None else json.dumps(body).encode()
+    request = urllib.request.Request(base + path, data=data, method=method, headers=headers)
+    try:
+        with urllib.request.urlopen(request, timeout=30) as response:
+            return response.status, response.read(), dict(response.headers)
+    except urllib.error.HTTPError as err:
+        return err.code, err.read(), dict(err.headers)
+
+
+def statement(verb: str, session: str, **extra: Any) -> dict[str, Any]:
+    return {
+        "id": str(uuid.uuid4()),
+        "actor": {"objectType": "Agent", "name": "Zoë Ωmega", "mbox": "mailto:zoe@example.com"},
+        "verb": {"id": ADL + verb},
+        "object": {"id": COURSE, "definition": {"name": {"en-US": "Safety 101"}}},
+        "context": {
+            "registration": "9b0c5a33-6e0c-4c38-9a0b-0f5f8a7c2d11",
+            "extensions": {SESSION_EXT: session},
+        },
+        **extra,
+    }
+
+
+def recorded(lrs: Running, *, chaos: bool) -> list[Envelope]:
+    """Record every publication; with ``chaos``, deliver each twice: reversed first, then in
+    order."""
+    seen: list[Envelope] = []
+    publish = lrs.pump.dispatcher.publish
+
+    def twice(envelopes: Sequence[Envelope]) -> list[str | None]:
+        seen.extend(envelopes)
+        if chaos:
+            publish(list(reversed(envelopes)))
+        return publish(envelopes)
+
+    lrs.pump.dispatcher.publish = twice  # type: ignore[method-assign]
+    return seen
+
+
+@pytest.mark.parametrize("delivery", ["once", "twice-out-of-order"])
+def test_statements_to_exactly_one_certificate(lrs: Running, delivery: str) -> None:
+    seen = recorded(lrs, chaos=delivery != "once")
+    session = str(uuid.uuid4())
+    batch = [
+        statement("initialized", session),
+        statement("completed", session, result={"completion": True, "duration": "PT20M"}),
+        statement("passed", session, result={"success": True, "score": {"scaled": 0.92}}),
+        statement("terminated", session),
+    ]
+    status, _, _ = call(lrs, "POST", "/xapi/statements", batch)
+    assert status == 200
+    lrs.pump.drain()
+
+    agent = json.dumps({"mbox": "mailto:zoe@example.com"})
+    status, body, _ = call(
+        lrs, "GET", "/progress/attempts?" + urllib.parse.urlencode({"agent": agent})
+    )
+    assert status == 200, body
+    (attempt,) = json.loads(body)["attempts"]
+    assert attempt["state"] == "closed"
+    assert attempt["close_reason"] == "terminated"
+    assert attempt["session"] == f"cmi5:{session}"  # the cmi5 session id, by kind
+
+    status, body, _ = call(
+        lrs, "GET", "/progress/completions?" + urllib.parse.urlencode({"activity": COURSE})
+    )
+    assert status == 200
+    (completion,) = json.loads(body)["completions"]
+    assert completion["completed"]
+    assert completion["passed"]
+    assert completion["score"] == {"scaled": 0.92}
+
+    # Exactly one certificate: one id, one folder of documents, the newest attempt version.
+    cert = certificate_id("default", completion["id"])
+    root = Path(lrs.services.settings.data_dir) / "certificates"
+    folders = {  # FolderBlobStore keeps content types in a hidden sidecar tree
+        p.parent for p in root.rglob("*.pdf") if not p.relative_to(root).parts[0].startswith(".")
+    }
+    assert len(folders) == 1
+    assert next(iter(folders)).name == cert
+    status, body, _ = call(lrs, "GET", f"/certificates/{cert}", auth=False)
+    assert status == 200
+    record = json.loads(body)
+    assert record["passed"] is True
+    assert record["revoked"] is False
+    versions = [e["data"]["attempt_version"] for e in seen if e["type"] == RECORDED]
+    assert record["attempt_version"] == max(versions)  # the newest record, whatever the order
+    assert record["verify_url"].endswith(f"/certificates/{cert}")
+    status, pdf, headers = call(lrs, "GET", f"/certificates/{cert}.pdf", auth=False)
+    assert status == 200
+    assert pdf.startswith(b"%PDF-")
+    assert "pdf" in {k.lower(): v for k, v in headers.items()}["content-type"]
+
+    types = [e["type"] for e in seen]
+    assert types.count("progress.statement.stored.v1") == 4
+    assert types.count("progress.attempt.closed.v1") == 1
+    assert lrs.services.dead_letters.list(None, 10) == []
+
+
+def test_unknown_certificates_and_bad_ids_are_4xx(lrs: Running) -> None:
+    status, body, _ = call(
+        lrs, "GET", f"/certificates/{uuid.uuid5(uuid.NAMESPACE_URL, 'x')}", auth=False
+    )
+    assert status == 404
+    assert b"no such certificate" in body
+    status, body, _ = call(lrs, "GET", "/certificates/not-an-id", auth=False)
+    assert status == 400
+    assert b"certificate id" in body
+
+
+def test_progress_listing_needs_credentials_and_one_filter(lrs: Running) -> None:
+    status, _, _ = call(lrs, "GET", "/progress/attempts?activity=" + COURSE, auth=False)
+    assert status == 401
+    status, body, _ = call(lrs, "GET", "/progress/attempts")
+    assert status == 400
+    assert b"exactly one" in body
+    status, body, _ = call(lrs, "GET", "/progress/attempts?activity=x&limit=9999")
+    assert status == 400
+    assert b"limit" in body
