@@ -26,8 +26,6 @@ from progress.app.ports import (
 )
 from progress.domain.activities import DefinitionFields
 from progress.domain.attempts import Attempt
-from progress.domain.facts import AttemptKey
-from progress.domain.progress_rules import ProgressRules
 from progress.domain.documents import (
     Document,
     DocumentKey,
@@ -36,6 +34,8 @@ from progress.domain.documents import (
     merge_json,
 )
 from progress.domain.errors import Conflict
+from progress.domain.facts import AttemptKey
+from progress.domain.progress_rules import ProgressRules
 from progress.domain.statements import (
     Attachment,
     NewStatement,
@@ -306,9 +306,9 @@ class MemoryAttemptStore:
     def commit(self, commit: ProgressCommit) -> None:
         tenant = commit.tenant
         with self._lock:
-            if commit.inbox is not None:
-                if (tenant, commit.inbox.consumer, commit.inbox.event_id) in self._inbox:
-                    raise AlreadyProcessed(commit.inbox.event_id)
+            inbox = commit.inbox
+            if inbox is not None and (tenant, inbox.consumer, inbox.event_id) in self._inbox:
+                raise AlreadyProcessed(inbox.event_id)
             for change in commit.attempts:
                 stored = self._attempts.get((tenant, change.attempt.id))
                 version = 0 if stored is None else stored["version"]
