@@ -9,11 +9,11 @@ import time
 from typing import Any
 
 from aws_lambda_powertools.utilities.typing import LambdaContext
-from progress.adapters.dynamodb.stream import outbox_envelopes
 
+from progress.adapters.dynamodb.stream import outbox_envelopes
 from progress.bootstrap import services
 from progress.catalog import Metric
-from progress.edge.observability import count, with_metrics
+from progress.edge.observability import record_ms, with_metrics
 
 
 @with_metrics
@@ -31,7 +31,7 @@ def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, A
     for record in records[: failed[0] if failed else len(records)]:
         created = record.get("dynamodb", {}).get("ApproximateCreationDateTime")
         if isinstance(created, int | float):
-            count(Metric.OUTBOX_LAG, max(0.0, now_ms - created * 1000))
+            record_ms(Metric.OUTBOX_LAG, max(0.0, now_ms - created * 1000))
     if not failed:
         return {"batchItemFailures": []}
     return {

@@ -13,7 +13,7 @@ from progress.app.dispatch import envelope_of
 from progress.bootstrap import services
 from progress.catalog import Metric
 from progress.domain.facts import parse_timestamp_us
-from progress.edge.observability import count, with_metrics
+from progress.edge.observability import record_ms, with_metrics
 
 
 @with_metrics
@@ -22,5 +22,5 @@ def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, A
     result = services().progress.handle(env)
     occurred = parse_timestamp_us(env.get("time"))
     if occurred is not None:
-        count(Metric.PROJECTION_LAG, max(0.0, time.time() * 1000 - occurred / 1000))
+        record_ms(Metric.PROJECTION_LAG, max(0.0, time.time() * 1000 - occurred / 1000))
     return {"outcome": result.outcome.value, "events": result.events, "reason": result.reason}

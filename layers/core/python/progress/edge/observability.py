@@ -34,6 +34,12 @@ def count(metric: Metric, value: float = 1) -> None:
         metrics.add_metric(name=metric, unit=MetricUnit.Count, value=value)
 
 
+def record_ms(metric: Metric, value_ms: float) -> None:
+    """A latency measured elsewhere (e.g. from an event's time to now), in milliseconds."""
+    if not is_metrics_disabled():
+        metrics.add_metric(name=metric, unit=MetricUnit.Milliseconds, value=value_ms)
+
+
 @contextmanager
 def timed(metric: Metric) -> Iterator[None]:
     """Records the block's duration in milliseconds when it completes."""
