@@ -17,7 +17,11 @@ from constructs import Construct
 
 from infra.nag import acknowledge, hipaa_tier_off
 from infra.stages import Stage
-from progress.adapters.dynamodb.table import ATTRIBUTE_DEFINITIONS, TABLE_KEY_SCHEMA
+from progress.adapters.dynamodb.table import (
+    ATTRIBUTE_DEFINITIONS,
+    TABLE_KEY_SCHEMA,
+    TTL_ATTRIBUTE,
+)
 
 _ATTRIBUTE_TYPES = {
     "S": dynamodb.AttributeType.STRING,
@@ -131,6 +135,7 @@ class Data(Construct):
             sort_key=table_key("RANGE"),
             billing=dynamodb.Billing.on_demand(),
             dynamo_stream=dynamodb.StreamViewType.NEW_AND_OLD_IMAGES,
+            time_to_live_attribute=TTL_ATTRIBUTE,  # inbox rows expire (adapters set it)
             point_in_time_recovery_specification=dynamodb.PointInTimeRecoverySpecification(
                 point_in_time_recovery_enabled=True
             ),

@@ -289,3 +289,20 @@ def test_eventbridge_event_carries_the_envelope_as_detail() -> None:
     assert event["detail"] == env
     assert event["detail-type"] == "t"
     assert event["source"] == "progress"
+
+
+def test_an_event_whose_statement_is_not_stored_is_skipped_without_an_inbox_row(
+    world: World,
+) -> None:
+    """A DynamoDB batch rolled back after its stream records left: the resend must still apply."""
+    from progress.domain.events import StatementStored, envelope
+    from progress.domain.facts import statement_fact
+
+    body = stmt(INITIALIZED)
+    env = envelope(StatementStored(statement_fact(TENANT, body, world.clock.now_us())))
+    result = world.progress.handle(env)
+    assert (result.outcome, result.reason) == (Outcome.SKIPPED, "not-stored")
+    world.post(body)
+    (stored,) = world.drain()
+    assert stored["id"] == env["id"]  # the resend announces the same event
+    assert world.progress.handle(stored).outcome is Outcome.APPLIED

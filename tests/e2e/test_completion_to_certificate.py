@@ -20,7 +20,6 @@ from typing import Any
 
 import pytest
 
-from progress.app.certificates import certificate_id
 from progress.app.ports import Envelope
 from progress.local.server import Running, start
 from progress.settings import Settings
@@ -128,7 +127,7 @@ def test_statements_to_exactly_one_certificate(lrs: Running, delivery: str) -> N
     assert completion["score"] == {"scaled": 0.92}
 
     # Exactly one certificate: one id, one folder of documents, the newest attempt version.
-    cert = certificate_id("default", completion["id"])
+    cert = lrs.services.certificates.certificate_id("default", completion["id"])
     root = Path(lrs.services.settings.data_dir) / "certificates"
     folders = {  # FolderBlobStore keeps content types in a hidden sidecar tree
         p.parent for p in root.rglob("*.pdf") if not p.relative_to(root).parts[0].startswith(".")
@@ -156,7 +155,10 @@ def test_statements_to_exactly_one_certificate(lrs: Running, delivery: str) -> N
 
 def test_unknown_certificates_and_bad_ids_are_4xx(lrs: Running) -> None:
     status, body, _ = call(
-        lrs, "GET", f"/certificates/{uuid.uuid5(uuid.NAMESPACE_URL, 'x')}", auth=False
+        lrs,
+        "GET",
+        f"/certificates/{lrs.services.certificates.certificate_id('default', 'x')}",
+        auth=False,
     )
     assert status == 404
     assert b"no such certificate" in body

@@ -19,6 +19,7 @@ from progress.adapters.dynamodb.table import (
     ATTRIBUTE_DEFINITIONS,
     OUTBOX_ATTRIBUTE,
     TABLE_KEY_SCHEMA,
+    TTL_ATTRIBUTE,
 )
 from progress.catalog import FUNCTIONS, Access, Trigger
 from progress.settings import (
@@ -98,6 +99,7 @@ def test_table_has_the_tenant_hash_key_schema_of_table_py_stream_pitr_and_its_ow
             "AttributeDefinitions": ATTRIBUTE_DEFINITIONS,
             "BillingMode": "PAY_PER_REQUEST",
             "StreamSpecification": {"StreamViewType": "NEW_AND_OLD_IMAGES"},
+            "TimeToLiveSpecification": {"AttributeName": TTL_ATTRIBUTE, "Enabled": True},
             "SSESpecification": {"SSEEnabled": True, "SSEType": "KMS"},
             "Replicas": Match.array_with(replicas),
             "GlobalSecondaryIndexes": Match.absent(),

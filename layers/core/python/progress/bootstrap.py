@@ -6,6 +6,8 @@ Tests and the local runtime call ``build`` with their own settings/clients; Lamb
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 import secrets
 import threading
 from collections.abc import Callable
@@ -93,6 +95,8 @@ class Services:
             render_pdf=render_certificate,
             render_json=certificate_json,
             base_url=self.settings.public_base_url,
+            # Derived from the cursor key: rotating that key re-keys later certificates.
+            id_key=hmac.new(self.cursor_key(), b"certificate-ids", hashlib.sha256).digest(),
         )
 
     @cached_property

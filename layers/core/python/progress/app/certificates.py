@@ -1,12 +1,15 @@
 """Certificate issuance: the ``certificates`` consumer of ``progress.completion.recorded.v1``,
 and verification.
 
-One certificate per completion: its id is a UUIDv5 of (tenant, completion id), so redelivery,
-replay and out-of-order delivery all land on the same certificate. Each event carries the
-attempt version that recorded it; the store keeps the highest, so a late, older event changes
-nothing. A completion that is achieved (completed or passed) issues or revises the certificate;
-one that is no longer achieved (its Statements were voided) revokes it. A completion that never
-was achieved (e.g. failed only) issues nothing.
+One certificate per completion: its id is derived from (tenant, completion id) under a service
+key (HMAC-SHA-256, shaped as an RFC 9562 UUIDv8), so redelivery, replay and out-of-order delivery
+all land on the same certificate, while nobody can compute a certificate's id from what a
+Statement reveals (the verification endpoint is public: the id is what a holder shares).
+
+Each event carries the attempt version that recorded it; the store keeps the highest, so a
+late, older event changes nothing. A completion that is achieved (completed or passed) issues
+or revises the certificate; one that is no longer achieved (its Statements were voided) revokes
+it. A completion that never was achieved (e.g. failed only) issues nothing.
 
 The PDF and the JSON record are written to the blob store first, under keys that name the
 version, then the certificate row commits with the inbox row: a crash in between leaves
@@ -15,8 +18,11 @@ unreferenced blobs and a redelivery that writes the same bytes again.
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 import logging
 import re
+import uuid
 from collections.abc import Callable
 from typing import Any
 
@@ -35,20 +41,26 @@ from progress.app.ports import (
 )
 from progress.domain.errors import BadRequest, NotFound
 from progress.domain.events import CompletionRecorded
-from progress.domain.facts import Score, parse_timestamp_us, stable_id
+from progress.domain.facts import Score, parse_timestamp_us
 from progress.domain.tenancy import tenant_hash
 
 logger = logging.getLogger(__name__)
 
 CERTIFICATES = "certificates"  # the consumer name its inbox rows carry
 RECORDED_TYPE = CompletionRecorded.TYPE
-_ID = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-5[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$")
+_ID = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-8[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$")
 
 Renderer = Callable[[Certificate, str], bytes]
 
 
-def certificate_id(tenant: str, completion_id: str) -> str:
-    return stable_id("certificate", tenant, completion_id)
+def certificate_id(key: bytes, tenant: str, completion_id: str) -> str:
+    """A keyed, stable id: UUIDv8 (RFC 9562 §5.8) of HMAC-SHA-256(key, tenant, completion)."""
+    digest = bytearray(
+        hmac.new(key, f"{tenant}\x1f{completion_id}".encode(), hashlib.sha256).digest()[:16]
+    )
+    digest[6] = (digest[6] & 0x0F) | 0x80  # version 8
+    digest[8] = (digest[8] & 0x3F) | 0x80  # RFC 9562 variant
+    return str(uuid.UUID(bytes=bytes(digest)))
 
 
 class CertificateService:
@@ -63,8 +75,12 @@ class CertificateService:
         render_pdf: Renderer,
         render_json: Renderer,
         base_url: str,
+        id_key: bytes,
         consumer: str = CERTIFICATES,
     ) -> None:
+        if len(id_key) < 16:
+            raise ValueError("id_key: at least 16 bytes")
+        self._id_key = id_key
         self._store = store
         self._blobs = blobs
         self._statements = statements
@@ -74,6 +90,9 @@ class CertificateService:
         self._json = render_json
         self._base_url = base_url.rstrip("/")
         self._consumer = consumer
+
+    def certificate_id(self, tenant: str, completion_id: str) -> str:
+        return certificate_id(self._id_key, tenant, completion_id)
 
     def verify_url(self, certificate_id: str) -> str:
         return f"{self._base_url}/certificates/{certificate_id}"
@@ -89,7 +108,7 @@ class CertificateService:
             )
         tenant, data = str(event["tenant"]), event["data"]
         entry = InboxEntry(self._consumer, str(event["id"]))
-        cert_id = certificate_id(tenant, str(data["completion_id"]))
+        cert_id = self.certificate_id(tenant, str(data["completion_id"]))
         version = int(data["attempt_version"])
         current = self._store.get(cert_id)
         if current is not None and current.attempt_version >= version:

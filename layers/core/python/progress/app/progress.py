@@ -125,20 +125,30 @@ class ProgressService:
         if self._attempts.processed(tenant, entry):
             return ProjectResult(Outcome.DUPLICATE)
         fact = self._current_fact(fact_from_data(tenant, event["data"]))
+        if fact is None:  # no inbox row: the resent Statement's event must still apply
+            logger.warning("event of a Statement not stored", extra={"event": entry.event_id})
+            return ProjectResult(Outcome.SKIPPED, reason="not-stored")
         return self._project(fact, entry)
 
-    def _current_fact(self, fact: StatementFact) -> StatementFact:
+    def _current_fact(self, fact: StatementFact) -> StatementFact | None:
         """The fact as the store has it now (VOID-002): a voiding Statement projects its
         target's voided copy; any other Statement is read with its current voided flag, so
-        either arrival order of a Statement and its voiding ends the same way."""
-        wanted = fact.voids or fact.id
-        stored = self._statements.get(fact.tenant, [wanted]).get(wanted)
+        either arrival order of a Statement and its voiding ends the same way. None when the
+        Statement itself is not stored: its batch was rolled back after the event left (a
+        DynamoDB batch of several transactions); a resend stores and announces it again."""
+        wanted = [fact.id] if fact.voids is None else [fact.id, fact.voids]
+        stored = self._statements.get(fact.tenant, wanted)
+        own = stored.get(fact.id)
+        if own is None:
+            return None
         if fact.voids is None:
-            return fact.voided_copy() if stored is not None and stored.voided else fact
-        if stored is None or stored.voiding:
+            return fact.voided_copy() if own.voided else fact
+        target = stored.get(fact.voids)
+        if target is None or target.voiding:
             return fact  # the target is unknown (yet): its own projection reads it as voided
-        target = statement_fact(fact.tenant, orjson.loads(stored.body), stored.stored_us)
-        return target.voided_copy()
+        return statement_fact(
+            fact.tenant, orjson.loads(target.body), target.stored_us
+        ).voided_copy()
 
     def _project(self, fact: StatementFact, entry: InboxEntry | None) -> ProjectResult:
         tenant = fact.tenant

@@ -26,6 +26,7 @@ from progress.adapters.dynamodb.migrations import (
 )
 from progress.adapters.dynamodb.table import (
     ITEM_LIMIT,
+    OUTBOX_ATTRIBUTE,
     attachment_pk,
     backoff,
     batch_get,
@@ -128,8 +129,10 @@ class DynamoStatementStore:
             item["ref"] = {"S": rec.ref_target}
         if rec.attachments:
             item["atts"] = {"L": [{"S": sha2} for sha2 in rec.attachments]}
+        if rec.event:  # the outbox row: the stream hands it to the relay (design doc)
+            item[OUTBOX_ATTRIBUTE] = {"L": [{"B": rec.event}]}
         # An upper bound: values, plus room for names, ids, numbers and type overhead.
-        size = len(rec.body) + sum(len(k.encode()) + 3 for g in groups for k in g)
+        size = len(rec.body) + len(rec.event) + sum(len(k.encode()) + 3 for g in groups for k in g)
         size += 400 + len(item["pk"]["S"]) + 70 * len(rec.attachments)
         if size > ITEM_LIMIT:
             raise PayloadTooLarge(f"statement {rec.id}: about {size} bytes exceed the item limit")

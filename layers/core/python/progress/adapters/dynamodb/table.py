@@ -1,8 +1,10 @@
 """The single table: its schema (the one definition tests, local mode and infra share), the key
 layout, and the batched reads/writes every DynamoDB adapter uses. See docs/dynamodb-design.md.
 
-Every partition key starts with the 16-hex tenant hash -- except ``CRED#{key}``, the lookup that
-finds the tenant -- so IAM ``dynamodb:LeadingKeys`` can confine a request to its own tenant.
+Every partition key starts with the 16-hex tenant hash -- except the cross-tenant lookups:
+``CRED#{key}`` (which tenant a credential belongs to), ``SWEEP#{n}`` (the sweeper's index of
+expiring attempts) and ``CERT#{id}`` (certificate verification knows only the id) -- so IAM
+``dynamodb:LeadingKeys`` can confine a request to its own tenant.
 """
 
 from __future__ import annotations
@@ -23,6 +25,7 @@ if TYPE_CHECKING:
         AttributeValueTypeDef,
         KeysAndAttributesTypeDef,
         KeySchemaElementTypeDef,
+        StreamSpecificationTypeDef,
         WriteRequestUnionTypeDef,
     )
 
@@ -39,6 +42,15 @@ ATTRIBUTE_DEFINITIONS: Final[list[AttributeDefinitionTypeDef]] = [
 # No GSIs: every access pattern is a key lookup or a Query on a base-table partition, which keeps
 # reads strongly consistent and every item's pk tenant-prefixed (a GSI key would need its own).
 
+# The table's stream feeds the outbox relay (``progress.adapters.dynamodb.stream``): it needs the
+# old image too, to tell a write that announces something from one that does not.
+STREAM_SPECIFICATION: Final[StreamSpecificationTypeDef] = {
+    "StreamEnabled": True,
+    "StreamViewType": "NEW_AND_OLD_IMAGES",
+}
+OUTBOX_ATTRIBUTE: Final = "outbox"  # L of B: the envelopes (JSON) the write of this item announces
+TTL_ATTRIBUTE: Final = "ttl_s"  # N, epoch seconds: the table's TimeToLive attribute (inbox items)
+
 ITEM_LIMIT: Final = 400 * 1024  # DynamoDB's item size limit, attribute names included
 _BATCH_GET_KEYS: Final = 100
 _BATCH_WRITE_ITEMS: Final = 25
@@ -52,8 +64,13 @@ def create_table(client: DynamoDBClient, name: str) -> None:
         KeySchema=TABLE_KEY_SCHEMA,
         AttributeDefinitions=ATTRIBUTE_DEFINITIONS,
         BillingMode="PAY_PER_REQUEST",
+        StreamSpecification=STREAM_SPECIFICATION,
     )
     client.get_waiter("table_exists").wait(TableName=name)
+    client.update_time_to_live(
+        TableName=name,
+        TimeToLiveSpecification={"Enabled": True, "AttributeName": TTL_ATTRIBUTE},
+    )
 
 
 # ---------------------------------------------------------------------------------------------
@@ -90,6 +107,68 @@ def credential_pk(key: str) -> str:
     return f"CRED#{key}"
 
 
+def hash32(value: str) -> str:
+    """128 bits of sha256: identifiers (learners, activities) never appear in keys."""
+    return hashlib.sha256(value.encode()).hexdigest()[:32]
+
+
+# Progress (``adapters/dynamodb/progress.py``). Kinds: AT attempt, AI attempt-id pointer,
+# AL/AA listings by learner/activity, I inbox, RULES.
+
+
+def attempt_pk(th: str, key_hash: str) -> str:
+    """The partition of every attempt (sk = seq) of one attempt key."""
+    return f"{th}#AT#{key_hash}"
+
+
+def attempt_sk(seq: int) -> str:
+    return f"{seq:08d}"
+
+
+def attempt_pointer_pk(th: str, attempt_id: str) -> str:
+    return f"{th}#AI#{attempt_id}"
+
+
+def learner_listing_pk(th: str, learner: str) -> str:
+    return f"{th}#AL#{hash32(learner)}"
+
+
+def activity_listing_pk(th: str, activity_id: str, shard: int) -> str:
+    return f"{th}#AA#{hash32(activity_id)}#{shard}"
+
+
+# Statement time may lie before 1970 (a client's timestamp): offset it so that the fixed-width
+# decimal keeps numeric order for every year from 0001 on.
+_TIME_OFFSET: Final = 10**17
+
+
+def listing_sk(started_us: int, attempt_id: str) -> str:
+    shifted = started_us + _TIME_OFFSET
+    if not 0 <= shifted < 10**18:
+        raise ValueError(f"started_us {started_us} outside the listing key range")
+    return f"{shifted:018d}#{attempt_id}"
+
+
+def sweep_pk(shard: int) -> str:
+    return f"SWEEP#{shard}"
+
+
+def sweep_sk(expires_us: int, th: str, attempt_id: str) -> str:
+    return f"{expires_us:017d}#{th}#{attempt_id}"
+
+
+def inbox_pk(th: str, consumer: str, event_id: str) -> str:
+    return f"{th}#I#{consumer}#{event_id}"
+
+
+def rules_pk(th: str) -> str:
+    return f"{th}#RULES"
+
+
+def certificate_pk(certificate_id: str) -> str:
+    return f"CERT#{certificate_id}"
+
+
 def key_of(pk: str, sk: str) -> Item:
     return {"pk": {"S": pk}, "sk": {"S": sk}}
 
@@ -115,10 +194,19 @@ def backoff(attempt: int) -> None:
 
 def batch_write(client: DynamoDBClient, table: str, puts: Sequence[Item]) -> None:
     """Put items 25 per call, retrying UnprocessedItems with backoff."""
-    for start in range(0, len(puts), _BATCH_WRITE_ITEMS):
-        pending: Sequence[WriteRequestUnionTypeDef] = [
-            {"PutRequest": {"Item": item}} for item in puts[start : start + _BATCH_WRITE_ITEMS]
-        ]
+    _batch(client, table, [{"PutRequest": {"Item": item}} for item in puts])
+
+
+def batch_delete(client: DynamoDBClient, table: str, keys: Sequence[Item]) -> None:
+    """Delete items by key 25 per call, retrying UnprocessedItems with backoff."""
+    _batch(client, table, [{"DeleteRequest": {"Key": key}} for key in keys])
+
+
+def _batch(
+    client: DynamoDBClient, table: str, requests: Sequence[WriteRequestUnionTypeDef]
+) -> None:
+    for start in range(0, len(requests), _BATCH_WRITE_ITEMS):
+        pending: Sequence[WriteRequestUnionTypeDef] = requests[start : start + _BATCH_WRITE_ITEMS]
         for attempt in range(_MAX_ATTEMPTS):
             unprocessed = client.batch_write_item(RequestItems={table: pending}).get(
                 "UnprocessedItems", {}
