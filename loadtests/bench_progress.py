@@ -13,6 +13,7 @@
 from __future__ import annotations
 
 import base64
+import functools
 import json
 import tempfile
 import threading
@@ -100,7 +101,7 @@ def _latency(sessions: int, summary: list[str]) -> None:
                 with urllib.request.urlopen(request, timeout=30) as response:
                     response.read()
                 with arrived:
-                    if not arrived.wait_for(lambda s=session: s in seen, timeout=10):
+                    if not arrived.wait_for(functools.partial(seen.__contains__, session), 10):
                         raise RuntimeError(f"no completion event for session {session} in 10 s")
                 latencies.append((seen[session] - began) * 1000)
                 progress.update(n + 1)
