@@ -116,7 +116,10 @@ class CertificateService:
         achieved = bool(data["completed"]) or bool(data["passed"])
         if not achieved and current is None:
             return None  # nothing was ever certified: nothing to revoke
-        certificate = self._certificate(tenant, cert_id, data, version, achieved, current)
+        issued_us = parse_timestamp_us(event.get("time")) or self._clock.now_us()
+        certificate = self._certificate(
+            tenant, cert_id, data, version, achieved, current, issued_us
+        )
         url = self.verify_url(cert_id)
         self._blobs.put(certificate.pdf_key, self._pdf(certificate, url), "application/pdf")
         self._blobs.put(certificate.json_key, self._json(certificate, url), "application/json")
@@ -134,6 +137,7 @@ class CertificateService:
         version: int,
         achieved: bool,
         current: Certificate | None,
+        issued_us: int,
     ) -> Certificate:
         activity_id = str(data["activity_id"])
         prefix = f"{tenant_hash(tenant)}/{cert_id}/v{version}"
@@ -144,7 +148,7 @@ class CertificateService:
                     **_fields(current),
                     "attempt_version": version,
                     "revoked": True,
-                    "issued_us": self._clock.now_us(),
+                    "issued_us": issued_us,
                     "pdf_key": f"{prefix}.pdf",
                     "json_key": f"{prefix}.json",
                 }
@@ -163,7 +167,7 @@ class CertificateService:
             passed=bool(data["passed"]),
             score=Score.parse(data.get("score")),
             achieved_us=achieved_us,
-            issued_us=self._clock.now_us(),
+            issued_us=issued_us,  # the event's time: a redelivery renders the same bytes
             revoked=False,
             pdf_key=f"{prefix}.pdf",
             json_key=f"{prefix}.json",
