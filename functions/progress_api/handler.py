@@ -8,6 +8,7 @@ from typing import Any
 from aws_lambda_powertools.event_handler import APIGatewayRestResolver, Response
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
+from progress.app.certificates import certificate_id
 from progress.bootstrap import services
 from progress.domain.errors import DomainError
 from progress.domain.errors import NotFound as DomainNotFound
@@ -29,16 +30,25 @@ def _listing(completions: bool) -> Response[str]:
     )
     rows, position = svc.progress.list(principal.tenant_id, where, after, limit)
     if completions:
-        items = [
-            {
-                **record,
-                "attempt_id": r.attempt_id,
-                "learner": r.key.learner,
-                "activity_id": r.key.activity_id,
-            }
-            for r in rows
-            if (record := pa.completion_json(r)) is not None
-        ]
+        base = svc.settings.public_base_url
+        items = []
+        for r in rows:
+            record = pa.completion_json(r)
+            if record is None:
+                continue
+            cert = certificate_id(svc.certificate_id_key, principal.tenant_id, record["id"])
+            items.append(
+                {
+                    **record,
+                    "attempt_id": r.attempt_id,
+                    "learner": r.key.learner,
+                    "activity_id": r.key.activity_id,
+                    # Issued by the certificates consumer shortly after (eventually consistent).
+                    "certificate": f"{base}/certificates/{cert}"
+                    if record["completed"] or record["passed"]
+                    else None,
+                }
+            )
         path, name = "/progress/completions", "completions"
     else:
         items = [pa.attempt_json(r) for r in rows]

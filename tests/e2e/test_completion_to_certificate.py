@@ -128,6 +128,7 @@ def test_statements_to_exactly_one_certificate(lrs: Running, delivery: str) -> N
 
     # Exactly one certificate: one id, one folder of documents, the newest attempt version.
     cert = lrs.services.certificates.certificate_id("default", completion["id"])
+    assert completion["certificate"] == f"{lrs.url.removesuffix('/xapi')}/certificates/{cert}"
     root = Path(lrs.services.settings.data_dir) / "certificates"
     folders = {  # FolderBlobStore keeps content types in a hidden sidecar tree
         p.parent for p in root.rglob("*.pdf") if not p.relative_to(root).parts[0].startswith(".")

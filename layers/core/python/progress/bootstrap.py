@@ -95,9 +95,13 @@ class Services:
             render_pdf=render_certificate,
             render_json=certificate_json,
             base_url=self.settings.public_base_url,
-            # Derived from the cursor key: rotating that key re-keys later certificates.
-            id_key=hmac.new(self.cursor_key(), b"certificate-ids", hashlib.sha256).digest(),
+            id_key=self.certificate_id_key,
         )
+
+    @cached_property
+    def certificate_id_key(self) -> bytes:
+        """Derived from the cursor key: rotating that key re-keys later certificates."""
+        return hmac.new(self.cursor_key(), b"certificate-ids", hashlib.sha256).digest()
 
     @cached_property
     def cursors(self) -> CursorCodec:

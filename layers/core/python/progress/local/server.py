@@ -345,10 +345,7 @@ def serve(settings: Settings, host: str, port: int) -> None:
         )
         base = running.url.removesuffix("/xapi")
         print(f"  progress  {base}/progress/attempts · /progress/completions", flush=True)
-        print(
-            f"  verify    {base}/certificates/<id> (public) · events delivered in-process",
-            flush=True,
-        )
+        print(f"  verify    {base}/certificates/<id> (public)", flush=True)
         print("  Ctrl-C stops.", flush=True)
         running.front.serve_forever(poll_interval=0.2)
     except KeyboardInterrupt:
