@@ -42,8 +42,8 @@ synth: $(STAMP)  ## CloudFormation templates of every stage into cdk.out/ (offli
 	@echo "==> cdk.out/: $$(ls cdk.out/*.template.json | xargs -n1 basename | tr '\n' ' ')"
 
 lint: $(STAMP)
-	@echo "==> ruff";          $(BIN)/ruff check layers functions tests loadtests infra app.py .ci/mutation.py
-	@echo "==> ruff format";   $(BIN)/ruff format --check layers functions tests loadtests infra app.py .ci/mutation.py
+	@echo "==> ruff";          $(BIN)/ruff check --no-cache layers functions tests loadtests infra app.py .ci/mutation.py
+	@echo "==> ruff format";   $(BIN)/ruff format --no-cache --check layers functions tests loadtests infra app.py .ci/mutation.py
 	@echo "==> mypy --strict"; $(BIN)/mypy
 	@for f in functions/*/handler.py; do $(BIN)/mypy --strict --follow-imports=silent $$f || exit 1; done
 	@$(BIN)/mypy --strict tests loadtests infra app.py .ci/mutation.py

@@ -143,7 +143,6 @@ def progress_kit(backend: str, tmp: Path) -> Iterator[ProgressKit]:
             DynamoCertificateStore,
             DynamoRulesStore,
         )
-
         from progress.adapters.dynamodb.stream import StreamReader
         from progress.adapters.sqs import SqsDeadLetters
 

@@ -10,6 +10,9 @@ and rules AWS uses:
   ``outbox_relay`` handler, which publishes on the same ``Dispatcher``. Records the relay
   reports as failed are offered again on the next round, as Lambda would.
 * Every ``sweep_every_s`` the ``sweeper`` handler runs, as its schedule would.
+
+Idle rounds back off from ``interval_s`` to ``idle_s`` (a round that moves anything resets it):
+reading moto's stream takes its global lock, which the HTTP front's requests need too.
 """
 
 from __future__ import annotations
@@ -38,12 +41,14 @@ class Pump:
         context: Callable[[str], Any],
         *,
         interval_s: float = 0.02,
+        idle_s: float = 0.25,
         sweep_every_s: float = 60.0,
         batch: int = 500,
     ) -> None:
         self._svc = services
         self._context = context
         self._interval = interval_s
+        self._idle = max(idle_s, interval_s)
         self._sweep_every = sweep_every_s
         self._batch = batch
         self._stop = threading.Event()
@@ -113,9 +118,11 @@ class Pump:
         self._thread.start()
 
     def _run(self) -> None:
-        while not self._stop.wait(self._interval):
+        wait = self._interval
+        while not self._stop.wait(wait):
             try:
-                self.drain()
+                moved = self.drain()
+                wait = self._interval if moved else min(wait * 2, self._idle)
                 if time.monotonic() - self._last_sweep >= self._sweep_every:
                     self._last_sweep = time.monotonic()
                     self.sweep()
