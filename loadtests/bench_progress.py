@@ -2,7 +2,7 @@
 
 * latency -- statement → completion event: a cmi5 session (initialized, completed, passed with a
   score, terminated) is POSTed over real HTTP to the local runtime (`make run`'s front, SQLite,
-  its event pump polling every 20 ms); the clock stops when the session's
+  its event pump polling every 20–50 ms); the clock stops when the session's
   ``progress.completion.recorded.v1`` is published on the bus (the moment consumers get it).
   Sessions are sent one after another; p50/p95 over all of them (target p95 < 1 s).
 * throughput -- the projection consumer alone (``ProgressService.handle``) over the outbox of
@@ -111,7 +111,7 @@ def _latency(sessions: int, summary: list[str]) -> None:
     p50, p95 = percentile(latencies, 50), percentile(latencies, 95)
     out(
         f"  statement → completion event, {sessions} cmi5 sessions (4 statements each) over"
-        f" HTTP, SQLite, pump every 20 ms:"
+        f" HTTP, SQLite, pump polling every 20-50 ms:"
     )
     out(
         f"    p50 {p50:.1f} ms  p95 {p95:.1f} ms  max {max(latencies):.1f} ms"
