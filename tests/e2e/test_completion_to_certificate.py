@@ -177,3 +177,37 @@ def test_progress_listing_needs_credentials_and_one_filter(lrs: Running) -> None
     status, body, _ = call(lrs, "GET", "/progress/attempts?activity=x&limit=9999")
     assert status == 400
     assert b"limit" in body
+
+
+def test_replay_rebuilds_what_the_live_pipeline_built_and_pages_follow_more(lrs: Running) -> None:
+    learners = ["ann", "bob", "cy"]
+    for who in learners:
+        session = str(uuid.uuid4())
+        batch = [statement("initialized", session), statement("completed", session)]
+        if who != "cy":
+            batch.append(statement("terminated", session))
+        for s in batch:
+            s["actor"] = {"mbox": f"mailto:{who}@example.com", "name": who}
+        assert call(lrs, "POST", "/xapi/statements", batch)[0] == 200
+    lrs.pump.drain()
+
+    def pages() -> list[dict[str, Any]]:
+        path = "/progress/attempts?" + urllib.parse.urlencode({"activity": COURSE, "limit": 2})
+        found: list[dict[str, Any]] = []
+        while path:
+            status, body, _ = call(lrs, "GET", path)
+            assert status == 200, body
+            page = json.loads(body)
+            assert len(page["attempts"]) <= 2
+            found += page["attempts"]
+            path = page["more"]
+        return found
+
+    live = pages()
+    assert len(live) == 3
+    assert sorted(a["state"] for a in live) == ["closed", "closed", "open"]
+    report = lrs.services.progress.replay("default")
+    assert report.statements == 8
+    lrs.pump.drain()  # the replay's events again: the inboxes absorb them
+    assert pages() == live
+    assert lrs.services.dead_letters.list(None, 10) == []
