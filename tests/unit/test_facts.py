@@ -292,3 +292,18 @@ def test_attempt_ids_differ_per_key_and_sequence() -> None:
 @given(st.text(), st.integers())
 def test_stable_ids_are_deterministic(text: str, number: int) -> None:
     assert stable_id(text, number) == stable_id(text, number)
+
+
+@given(st.lists(st.text(), max_size=5), st.text())
+def test_stable_id_is_uuid5_of_the_json_name(parts: list[str], kind: str) -> None:
+    """The inline fast path gives exactly uuid5(NAMESPACE, json.dumps([kind, *parts]))."""
+    import json
+    import uuid
+
+    from progress.domain.facts import NAMESPACE, stable_id
+
+    name = json.dumps([kind, *parts], ensure_ascii=False)
+    assert stable_id(kind, *parts) == str(uuid.uuid5(NAMESPACE, name))
+    assert stable_id(kind, *parts, 7, None) == str(
+        uuid.uuid5(NAMESPACE, json.dumps([kind, *parts, 7, None], ensure_ascii=False))
+    )

@@ -11,7 +11,9 @@ future, where it would swallow the learner's next attempt.
 
 from __future__ import annotations
 
+import hashlib
 import json
+import json.encoder
 import math
 import uuid
 from collections.abc import Mapping
@@ -30,10 +32,28 @@ SCORM_ATTEMPT_TYPE = "http://adlnet.gov/expapi/activities/attempt"  # SP§5.0, S
 NAMESPACE = uuid.UUID("0b5f7c0e-6a43-5d0c-9b1e-3f4a2c8d9e10")
 
 
+_NAMESPACE_BYTES = NAMESPACE.bytes
+
+
 def stable_id(kind: str, *parts: object) -> str:
-    """A UUID (v5) that depends only on ``kind`` and ``parts``: the same inputs, the same id."""
-    name = json.dumps([kind, *parts], ensure_ascii=False)
-    return str(uuid.uuid5(NAMESPACE, name))
+    """A UUID (v5) that depends only on ``kind`` and ``parts``: the same inputs, the same id.
+
+    The name is the JSON array ``[kind, *parts]`` (``json.dumps``, ``ensure_ascii=False``);
+    the UUID is RFC 4122's v5 of it, computed inline: this runs once per ingested Statement."""
+    if all(type(p) is str for p in parts):  # the hot case: the same text json.dumps makes
+        name = "[" + ", ".join(map(_json_string, (kind, *parts))) + "]"  # type: ignore[arg-type]
+    else:
+        name = json.dumps([kind, *parts], ensure_ascii=False)
+    digest = bytearray(
+        hashlib.sha1(_NAMESPACE_BYTES + name.encode(), usedforsecurity=False).digest()[:16]
+    )
+    digest[6] = (digest[6] & 0x0F) | 0x50  # version 5
+    digest[8] = (digest[8] & 0x3F) | 0x80  # RFC 4122 variant
+    h = digest.hex()
+    return f"{h[:8]}-{h[8:12]}-{h[12:16]}-{h[16:20]}-{h[20:]}"
+
+
+_json_string = json.encoder.encode_basestring  # a JSON string literal (C), non-ASCII kept
 
 
 def _number(value: Any) -> float | None:
