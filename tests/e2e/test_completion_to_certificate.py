@@ -211,3 +211,39 @@ def test_replay_rebuilds_what_the_live_pipeline_built_and_pages_follow_more(lrs:
     lrs.pump.drain()  # the replay's events again: the inboxes absorb them
     assert pages() == live
     assert lrs.services.dead_letters.list(None, 10) == []
+
+
+def test_a_failing_consumer_dead_letters_with_its_reason_and_the_cli_redrives(
+    lrs: Running, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from progress import bootstrap, cli
+
+    real = lrs.services.progress.handle
+
+    def poisoned(event: Envelope) -> Any:
+        raise RuntimeError("projection store unavailable")
+
+    monkeypatch.setattr(lrs.services.progress, "handle", poisoned)
+    session = str(uuid.uuid4())
+    batch = [statement("initialized", session), statement("completed", session)]
+    assert call(lrs, "POST", "/xapi/statements", batch)[0] == 200  # ingestion is not blocked
+    lrs.pump.drain()
+    letters = lrs.services.dead_letters.list("projection", 10)
+    assert len(letters) == 2
+    assert {d.reason for d in letters} == {"RuntimeError: projection store unavailable"}
+    assert all(d.attempts == 3 for d in letters)
+
+    monkeypatch.setattr(lrs.services.progress, "handle", real)
+    settings = lrs.services.settings
+    assert cli.run(["dlq", "list"], settings) == 0
+    listed = capsys.readouterr().out
+    assert "2 dead letter(s)" in listed
+    assert "projection store unavailable" in listed
+    if settings.backend == "sqlite":  # moto's queues live in this process only
+        assert cli.run(["dlq", "redrive", "--consumer", "projection"], settings) == 0
+        assert "2 redriven, 0 failed" in capsys.readouterr().out
+        bootstrap.install(lrs.services)
+        assert lrs.services.dead_letters.list(None, 10) == []
+        path = "/progress/completions?" + urllib.parse.urlencode({"activity": COURSE})
+        (completion,) = json.loads(call(lrs, "GET", path)[1])["completions"]
+        assert completion["completed"] is True

@@ -173,9 +173,11 @@ def _progress(args: argparse.Namespace, svc: Services) -> int:
         return 0
     pump = None
     if isinstance(svc.bus, Dispatcher):  # local: the consumers run in this process
+        from progress.bootstrap import install
         from progress.local.dispatcher import Pump, functions_dir_loader
         from progress.local.server import LambdaContext
 
+        install(svc)  # the handlers' services() are this command's
         pump = Pump(svc, functions_dir_loader(), LambdaContext)
     done, failed = redrive(svc.dead_letters, svc.bus, consumer=args.consumer, ids=set(args.ids))
     if pump is not None:
