@@ -14,10 +14,12 @@ Sections (each prints its figures; nothing here ever fails on speed):
 * import -- cold import of the handler (and of boto3) in fresh interpreters.
 * progress -- statement → completion-event latency over HTTP in local mode, and the projection
   and certificate consumers' throughput (``loadtests/bench_progress.py``).
+* transcripts -- GET /progress/transcript (JSON, PDF) for a learner with 500 completions
+  (``loadtests/bench_transcripts.py``).
 
 Options: ``--quick`` (small numbers: a smoke run), ``--fresh`` (rebuild the cached database),
-``--only ingest,query,documents,import,progress``, ``--profile`` (cProfile of the stubbed
-ingest path).
+``--only ingest,query,documents,import,progress,transcripts``, ``--profile`` (cProfile of the
+stubbed ingest path).
 """
 
 from __future__ import annotations
@@ -910,12 +912,15 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--fresh", action="store_true", help="rebuild the cached query database")
     parser.add_argument("--profile", action="store_true", help="cProfile the stubbed ingest path")
     parser.add_argument(
-        "--only", default="ingest,query,documents,import,progress", help="sections to run"
+        "--only",
+        default="ingest,query,documents,import,progress,transcripts",
+        help="sections to run",
     )
     parser.add_argument("--cache-dir", default=str(REPO / ".bench"), help="default: .bench/")
     args = parser.parse_args(argv)
     sections = {s.strip() for s in args.only.split(",") if s.strip()}
-    unknown = sections - {"ingest", "query", "documents", "import", "progress"}
+    known = {"ingest", "query", "documents", "import", "progress", "transcripts"}
+    unknown = sections - known
     if unknown:
         parser.error(f"--only: unknown section(s) {', '.join(sorted(unknown))}")
     sizes = QUICK if args.quick else FULL
@@ -940,6 +945,10 @@ def main(argv: list[str] | None = None) -> int:
             from loadtests.bench_progress import run_progress
 
             run_progress(args.quick, summary)
+        if "transcripts" in sections:
+            from loadtests.bench_transcripts import run_transcripts
+
+            run_transcripts(args.quick, summary)
     except BenchError as exc:
         out(f"\nERROR: the LRS rejected a benchmark request (not worked around):\n{exc}")
         return 1

@@ -4,7 +4,9 @@ certificate verification (/certificates, public). See progress.edge.progress_api
 from __future__ import annotations
 
 from typing import Any
+from urllib.parse import urlencode
 
+import orjson
 from aws_lambda_powertools.event_handler import APIGatewayRestResolver, Response
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
@@ -12,6 +14,7 @@ from progress.app.certificates import certificate_id
 from progress.bootstrap import services
 from progress.domain.errors import DomainError
 from progress.domain.errors import NotFound as DomainNotFound
+from progress.domain.formats import parse_accept_language
 from progress.edge import progress_api as pa
 from progress.edge.http import Request
 from progress.edge.observability import with_metrics
@@ -64,6 +67,31 @@ def attempts() -> Response[str]:
 @app.get("/progress/completions")
 def completions() -> Response[str]:
     return _listing(completions=True)
+
+
+@app.get("/progress/transcript")
+def transcript() -> Response[Any]:
+    svc = services()
+    request = Request.from_event(app.current_event.raw_event, svc.settings.max_body_bytes)
+    principal = svc.auth.authenticate(request.header("Authorization"))
+    pa.require_reader(principal)
+    langs = parse_accept_language(request.header("Accept-Language"))
+    query, kind = pa.parse_transcript(dict(request.params), request.header("Accept"), langs)
+    body = svc.transcripts.transcript(principal.tenant_id, query)
+    json_params = {k: v for k, v in request.params.items() if k != "format"}
+    body["verify_url"] = (
+        f"{svc.settings.public_base_url}/progress/transcript?{urlencode(json_params)}"
+    )
+    if kind == "json":
+        return json_response(orjson.dumps(body))
+    from progress.adapters.transcript_pdf import render_transcript
+
+    return Response(
+        status_code=200,
+        content_type="application/pdf",
+        body=render_transcript(body),
+        headers={"Content-Disposition": 'inline; filename="transcript.pdf"'},
+    )
 
 
 @app.get("/certificates/<certificate>")

@@ -8,73 +8,22 @@ nor exactly-once)."""
 
 from __future__ import annotations
 
-import base64
 import json
 import urllib.error
 import urllib.parse
 import urllib.request
 import uuid
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
 import pytest
 
 from progress.app.ports import Envelope
-from progress.local.server import Running, start
-from progress.settings import Settings
+from progress.local.server import Running
+from tests.e2e.conftest import COURSE, call, statement
 
-SESSION_EXT = "https://w3id.org/xapi/cmi5/context/extensions/sessionid"
-ADL = "http://adlnet.gov/expapi/verbs/"
-COURSE = "https://example.com/courses/safety-101"
 RECORDED = "progress.completion.recorded.v1"
-
-
-@pytest.fixture(params=["sqlite", "dynamodb"])
-def backend(request: pytest.FixtureRequest) -> str:
-    return str(request.param)
-
-
-@pytest.fixture
-def lrs(backend: str, tmp_path: Path) -> Iterator[Running]:
-    settings = Settings(backend=backend, data_dir=tmp_path, cursor_secret="e2e-cursor-secret-0123")  # type: ignore[arg-type]
-    running = start(settings, "127.0.0.1", 0).serve_in_background()
-    running.pump.close()  # the test drives delivery itself, round by round
-    try:
-        yield running
-    finally:
-        running.close()
-
-
-def call(
-    lrs: Running, method: str, path: str, body: Any = None, auth: bool = True
-) -> tuple[int, bytes, dict[str, str]]:
-    base = lrs.url.removesuffix("/xapi")
-    headers = {"X-Experience-API-Version": "1.0.3", "Content-Type": "application/json"}
-    if auth:
-        token = base64.b64encode(f"{lrs.key}:{lrs.secret}".encode()).decode()
-        headers["Authorization"] = f"Basic {token}"
-    data = None if body is None else json.dumps(body).encode()
-    request = urllib.request.Request(base + path, data=data, method=method, headers=headers)
-    try:
-        with urllib.request.urlopen(request, timeout=30) as response:
-            return response.status, response.read(), dict(response.headers)
-    except urllib.error.HTTPError as err:
-        return err.code, err.read(), dict(err.headers)
-
-
-def statement(verb: str, session: str, **extra: Any) -> dict[str, Any]:
-    return {
-        "id": str(uuid.uuid4()),
-        "actor": {"objectType": "Agent", "name": "Zoë Ωmega", "mbox": "mailto:zoe@example.com"},
-        "verb": {"id": ADL + verb},
-        "object": {"id": COURSE, "definition": {"name": {"en-US": "Safety 101"}}},
-        "context": {
-            "registration": "9b0c5a33-6e0c-4c38-9a0b-0f5f8a7c2d11",
-            "extensions": {SESSION_EXT: session},
-        },
-        **extra,
-    }
 
 
 def recorded(lrs: Running, *, chaos: bool) -> list[Envelope]:

@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from progress.app.auth import Authenticator
-from progress.app.certificates import CertificateService
+from progress.app.certificates import CertificateService, certificate_id
 from progress.app.clock import MonotonicClock
 from progress.app.dispatch import Dispatcher
 from progress.app.documents import ActivityService, DocumentService
@@ -40,6 +40,7 @@ from progress.app.ports import (
 from progress.app.progress import ProgressService
 from progress.app.statements import StatementService
 from progress.app.tenants import TenantAdmin
+from progress.app.transcripts import TranscriptService
 from progress.edge.xapi.cursor import CursorCodec
 from progress.settings import Settings
 
@@ -96,6 +97,22 @@ class Services:
             render_json=certificate_json,
             base_url=self.settings.public_base_url,
             id_key=self.certificate_id_key,
+        )
+
+    @cached_property
+    def transcripts(self) -> TranscriptService:
+        base = self.settings.public_base_url
+
+        def certificate_url(tenant: str, completion_id: str) -> str:
+            cert = certificate_id(self.certificate_id_key, tenant, completion_id)
+            return f"{base}/certificates/{cert}"
+
+        return TranscriptService(
+            self.attempt_store,
+            self.activity_store,
+            self.statement_store,
+            self.clock,
+            certificate_url=certificate_url,
         )
 
     @cached_property

@@ -39,10 +39,15 @@ _LEARNER_PREFIXES = (
 
 def learner_display(certificate: Certificate) -> str:
     """The learner's name, else their identifier without its IFI prefix."""
-    name = (certificate.learner_name or "").strip()
+    return learner_text(certificate.learner, certificate.learner_name)
+
+
+def learner_text(key: str, name: str | None) -> str:
+    """A learner as documents show them: ``name``, else the agent key ``key`` without its IFI
+    prefix (an account: its name)."""
+    name = (name or "").strip()
     if name:
         return name
-    key = certificate.learner
     for prefix, is_account in _LEARNER_PREFIXES:
         if key.startswith(prefix):
             rest = key[len(prefix) :]
@@ -60,8 +65,14 @@ def activity_display(certificate: Certificate) -> str:
 
 def completion_date(certificate: Certificate) -> str:
     """The UTC date of completion, in English whatever the process locale (``2 March 2025``)."""
-    day = datetime.fromtimestamp(certificate.achieved_us // 1_000_000, tz=UTC)
-    return f"{day.day} {_MONTHS[day.month - 1]} {day.year}"
+    return day_text(datetime.fromtimestamp(certificate.achieved_us // 1_000_000, tz=UTC))
+
+
+def day_text(day: datetime, *, short: bool = False) -> str:
+    """A date in English whatever the process locale: ``2 March 2025``, or ``2 Mar 2025`` when
+    ``short``."""
+    month = _MONTHS[day.month - 1]
+    return f"{day.day} {month[:3] if short else month} {day.year}"
 
 
 def _number(value: float) -> str:

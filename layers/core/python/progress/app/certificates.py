@@ -26,8 +26,7 @@ import uuid
 from collections.abc import Callable
 from typing import Any
 
-import orjson
-
+from progress.app.names import activity_name, actor_name
 from progress.app.ports import (
     ActivityStore,
     AlreadyProcessed,
@@ -160,9 +159,11 @@ class CertificateService:
             completion_id=str(data["completion_id"]),
             attempt_version=version,
             learner=str(data["learner"]),
-            learner_name=self._learner_name(tenant, data.get("statement_ids") or []),
+            learner_name=actor_name(
+                self._statements, tenant, (data.get("statement_ids") or [None])[-1]
+            ),
             activity_id=activity_id,
-            activity_name=self._activity_name(tenant, activity_id),
+            activity_name=activity_name(self._activities, tenant, activity_id, ("en-US",)),
             completed=bool(data["completed"]),
             passed=bool(data["passed"]),
             score=Score.parse(data.get("score")),
@@ -172,27 +173,6 @@ class CertificateService:
             pdf_key=f"{prefix}.pdf",
             json_key=f"{prefix}.json",
         )
-
-    def _learner_name(self, tenant: str, statement_ids: list[str]) -> str | None:
-        """The actor's ``name`` in the latest source Statement (the record keeps no PII)."""
-        found = self._statements.get(tenant, statement_ids[-1:])
-        for stored in found.values():
-            actor = orjson.loads(stored.body).get("actor")
-            name = actor.get("name") if isinstance(actor, dict) else None
-            if isinstance(name, str) and name.strip():
-                return name.strip()
-        return None
-
-    def _activity_name(self, tenant: str, activity_id: str) -> str | None:
-        """The canonical definition's name: en-US, else en, else any language."""
-        fields = self._activities.get(tenant, activity_id)
-        names = {
-            k[5:]: v for k, v in fields.items() if k.startswith("name/") and isinstance(v, str)
-        }
-        for lang in ("en-US", "en-GB", "en"):
-            if names.get(lang):
-                return names[lang]
-        return next((v for _, v in sorted(names.items()) if v), None)
 
     # ------------------------------------------------------------------ verification
 

@@ -3,6 +3,9 @@
     GET /progress/attempts?agent=<Agent JSON>|activity=<IRI>[&completed=true][&limit=N]
     GET /progress/completions?agent=...|activity=...[&limit=N]    (achieved completions only)
     GET /progress/attempts?more=<cursor>                             (the next page)
+    GET /progress/transcript?agent=...[&since=&until=&activity=][&format=json|pdf]
+        one learner's transcript; PDF also by ``Accept: application/pdf``; names in the
+        ``Accept-Language`` of the request
     GET /certificates/{id}          the certificate's JSON record (public: the id is the secret)
     GET /certificates/{id}.pdf      its PDF
 
@@ -17,7 +20,9 @@ from typing import Any
 import orjson
 
 from progress.app.ports import AttemptFilter, AttemptSummary, ListPosition
+from progress.app.transcripts import TranscriptQuery
 from progress.domain.errors import Forbidden, InvalidParameter
+from progress.domain.facts import parse_timestamp_us
 from progress.domain.statements import Position, agent_key, format_stored
 from progress.domain.tenancy import Principal
 from progress.edge.xapi.cursor import CursorCodec
@@ -131,3 +136,36 @@ def page_body(
         token = cursors.encode(params, Position(next_position.started_us, next_position.attempt_id))
         more = f"{path}?more={token}"
     return orjson.dumps({name: items, "more": more})
+
+
+_TRANSCRIPT_PARAMS = frozenset({"agent", "since", "until", "activity", "format"})
+
+
+def parse_transcript(
+    params: dict[str, str], accept: str | None, langs: list[str]
+) -> tuple[TranscriptQuery, str]:
+    """(query, "json" | "pdf")."""
+    unknown = sorted(set(params) - _TRANSCRIPT_PARAMS)
+    if unknown:
+        raise InvalidParameter(f"{', '.join(unknown)}: not a parameter of /progress/transcript")
+    if "agent" not in params:
+        raise InvalidParameter("agent: required (the learner, as an Agent JSON object)")
+    learner = agent_key(agent_param(params))
+    if learner is None:
+        raise InvalidParameter("agent: an Agent with one identifier is required")
+    bounds: dict[str, int | None] = {}
+    for name in ("since", "until"):
+        raw = params.get(name)
+        bounds[name] = None if raw is None else parse_timestamp_us(raw)
+        if raw is not None and bounds[name] is None:
+            raise InvalidParameter(f"{name}: an RFC 3339 timestamp expected, got {raw!r}")
+    since, until = bounds["since"], bounds["until"]
+    if since is not None and until is not None and since >= until:
+        raise InvalidParameter("since: must be before until")
+    kind = params.get("format")
+    if kind is None:
+        kind = "pdf" if accept and "application/pdf" in accept else "json"
+    if kind not in ("json", "pdf"):
+        raise InvalidParameter(f"format: json or pdf, got {kind!r}")
+    query = TranscriptQuery(learner, since, until, params.get("activity"), tuple(langs))
+    return query, kind

@@ -1,0 +1,281 @@
+"""The transcript PDF: pages, header and footer, tables, wording, robustness, determinism.
+
+Text is read from the page streams with the certificate tests' helpers; the transcript's core
+font is encoded as Windows-1252, so the strings are decoded as such (the em dash of an empty
+cell is byte 0x97).
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from progress.adapters.transcript_pdf import render_transcript
+from tests.fixtures.make_transcript_sample import SAMPLE, sample_pdf, sample_transcript
+from tests.unit.test_certificate_pdf import page_lines, streams
+
+DASH = "\u2014"
+
+
+def lines(pdf: bytes) -> list[str]:
+    return [line.encode("latin-1").decode("cp1252", "replace") for line in page_lines(pdf)]
+
+
+def pages(pdf: bytes) -> int:
+    match = re.search(rb"/Count (\d+)\s*/Kids", pdf)
+    assert match is not None
+    return int(match.group(1))
+
+
+def page_texts(pdf: bytes) -> list[str]:
+    """The text of each page: fpdf2 writes one content stream per page, in order (the other
+    streams, such as fonts or metadata, show no text)."""
+    out = []
+    for stream in streams(pdf):
+        shown = lines(b"stream\n" + stream + b"\nendstream")
+        if shown:
+            out.append("\n".join(shown))
+    return out
+
+
+def completion(n: int, **changes: Any) -> dict[str, Any]:
+    row: dict[str, Any] = {
+        "activity_id": f"https://courses.example.com/c/{n}",
+        "activity_name": f"Course {n}",
+        "status": "passed",
+        "score": {"scaled": 0.9},
+        "duration": "PT1H20M",
+        "time": "2026-11-25T07:02:42.485217Z",
+        "attempt_id": f"a{n}",
+        "completion_id": f"c{n}",
+        "certificate": f"https://lrs.example.com/certificates/c{n}",
+    }
+    return {**row, **changes}
+
+
+def transcript(rows: int = 3, **changes: Any) -> dict[str, Any]:
+    base: dict[str, Any] = {
+        "learner": {"id": "mbox:mailto:ann@example.com", "name": "Ann Lee"},
+        "generated": "2026-11-25T07:30:00.000000Z",
+        "filters": {"since": None, "until": None, "activity": None, "lang": None},
+        "totals": {
+            "completions": rows,
+            "passed": rows,
+            "failed": 0,
+            "in_progress": 1,
+            "duration": "PT3H20M",
+        },
+        "completions": [completion(n) for n in range(rows)],
+        "in_progress": [
+            {
+                "activity_id": "https://courses.example.com/open",
+                "activity_name": "Open course",
+                "started": "2026-11-01T09:00:00Z",
+                "last_activity": "2026-11-20T16:30:00Z",
+                "attempt_id": "p1",
+            }
+        ],
+        "digest": "sha256:" + "ab" * 32,
+        "verify_url": "https://lrs.example.com/progress/transcript?agent=x",
+    }
+    return {**base, **changes}
+
+
+# ------------------------------------------------------------------------------- pages
+
+
+def test_the_page_count_grows_with_the_rows() -> None:
+    counts = [pages(render_transcript(transcript(rows))) for rows in (0, 10, 60, 200)]
+    assert counts[0] == counts[1] == 1
+    assert counts[1] < counts[2] < counts[3]
+    assert b"/MediaBox [0 0 595.28 841.89]" in render_transcript(transcript(1))  # A4 portrait
+
+
+def test_every_page_has_the_header_and_footer() -> None:
+    pdf = render_transcript(transcript(120))
+    count = pages(pdf)
+    texts = page_texts(pdf)
+    assert count >= 3
+    assert len(texts) == count
+    for number, text in enumerate(texts, start=1):
+        assert "Learning transcript" in text
+        assert "Ann Lee" in text
+        assert "Generated 25 November 2026 07:30 UTC" in text
+        assert f"Page {number} of {count}" in text
+        assert f"Verification digest: sha256:abababababab{chr(0x2026)}abababab" in text
+        assert "Verify at: https://lrs.example.com/progress/transcript?agent=x" in text
+        assert "Activity" in text  # the table heading repeats
+
+
+def test_the_verify_url_and_certificates_are_links() -> None:
+    pdf = render_transcript(transcript(2))
+    assert b"/URI (https://lrs.example.com/progress/transcript?agent=x)" in pdf
+    assert b"/URI (https://lrs.example.com/certificates/c1)" in pdf
+    assert lines(pdf).count("verify") == 2
+
+
+def test_without_digest_or_verify_url_the_footer_omits_them() -> None:
+    text = "\n".join(lines(render_transcript(transcript(1, digest=None, verify_url=None))))
+    assert "Verification digest" not in text
+    assert "Verify at" not in text
+    assert "Page 1 of 1" in text
+
+
+# ----------------------------------------------------------------------------- wording
+
+
+def test_a_row_shows_date_result_score_duration() -> None:
+    shown = lines(render_transcript(transcript(1)))
+    for text in ("Course 0", "25 Nov 2026", "Passed", "90%", "1 h 20 min", "verify"):
+        assert text in shown
+
+
+def test_the_first_page_shows_filters_and_totals() -> None:
+    filters = {
+        "since": "2026-01-01T00:00:00Z",
+        "until": None,
+        "activity": "https://a",
+        "lang": "fr",
+    }
+    shown = lines(render_transcript(transcript(2, filters=filters)))
+    assert "Filtered: completed from 1 Jan 2026  ·  activity https://a  ·  language fr" in shown
+    assert {"Completions", "Passed", "Failed", "In progress", "Time recorded"} <= set(shown)
+    assert "3 h 20 min" in shown
+    assert not any(line.startswith("Filtered") for line in lines(render_transcript(transcript(2))))
+
+
+def test_without_a_name_the_learner_id_is_shown_without_its_prefix() -> None:
+    learner = {"id": "mbox:mailto:ann@example.com", "name": None}
+    assert "ann@example.com" in lines(render_transcript(transcript(1, learner=learner)))
+    account = {"id": "account:https://lms.example.com|learner-42", "name": " "}
+    assert "learner-42" in lines(render_transcript(transcript(1, learner=account)))
+
+
+@pytest.mark.parametrize(
+    ("score", "shown"),
+    [
+        ({"scaled": 0.92, "raw": 92, "min": 0, "max": 100}, "92%"),
+        ({"raw": 42, "min": 0, "max": 50}, "42 / 50"),
+        ({"raw": 7.5}, "7.5"),
+        ({"min": 0, "max": 10}, DASH),
+        ({"scaled": 3}, DASH),  # not a usable score
+        (None, DASH),
+    ],
+)
+def test_the_score_is_a_percentage_else_raw_of_max_else_a_dash(
+    score: dict[str, float] | None, shown: str
+) -> None:
+    assert shown in lines(
+        render_transcript(transcript(1, completions=[completion(0, score=score)]))
+    )
+
+
+@pytest.mark.parametrize(
+    ("duration", "shown"),
+    [
+        ("PT1H20M", "1 h 20 min"),
+        ("PT45S", "45 s"),
+        ("PT20M", "20 min"),
+        ("PT2H0M30S", "2 h"),
+        ("P1DT2H", "1 d 2 h"),
+        ("PT0S", "0 s"),
+        ("PT0.5S", "0.5 s"),
+        ("PT90M", "1 h 30 min"),
+        ("P1M", "P1M"),  # no fixed length: as given
+        ("soon", "soon"),
+        (None, DASH),
+    ],
+)
+def test_durations_read_as_hours_minutes_seconds(duration: str | None, shown: str) -> None:
+    row = completion(0, duration=duration)
+    assert shown in lines(render_transcript(transcript(1, completions=[row])))
+
+
+def test_absent_fields_render_as_a_dash() -> None:
+    row = completion(0, activity_name=None, score=None, duration=None, certificate=None, time=None)
+    shown = lines(render_transcript(transcript(1, completions=[row], totals={})))
+    assert "https://courses.example.com/c/0" in shown  # no name: the id
+    assert shown.count(DASH) >= 5  # date, score, duration, certificate, total time
+    assert "verify" not in shown
+
+
+def test_an_unparsable_date_is_shown_as_given() -> None:
+    row = completion(0, time="last Tuesday")
+    assert "last Tuesday" in lines(render_transcript(transcript(1, completions=[row])))
+
+
+def test_in_progress_rows_show_start_and_last_activity() -> None:
+    shown = lines(render_transcript(transcript(1)))
+    assert {"In progress (1)", "Open course", "1 Nov 2026", "20 Nov 2026"} <= set(shown)
+    empty = lines(render_transcript(transcript(0, in_progress=[])))
+    assert {"No completions.", "Nothing in progress."} <= set(empty)
+
+
+# -------------------------------------------------------------------------- robustness
+
+
+def test_long_activity_names_wrap_within_the_column() -> None:
+    name = "Leading distributed teams through change " * 20
+    unbroken = "x" * 400
+    rows = [completion(0, activity_name=name), completion(1, activity_name=unbroken)]
+    pdf = render_transcript(transcript(2, completions=rows))
+    shown = lines(pdf)
+    wrapped = [line for line in shown if line.startswith(("Leading", "change", "teams"))]
+    assert 1 < len(wrapped) <= 3  # at most three lines, the last shortened
+    assert any(line.endswith("\u2026") for line in shown)
+    assert all(len(line) < 60 for line in shown if set(line) <= {"x", "\u2026"})
+    assert pages(pdf) == 1
+
+
+def test_unicode_never_raises_and_is_transliterated() -> None:
+    learner = {"id": "mbox:mailto:z@example.com", "name": "Zoë Łukasz Ωmega 李 🙂"}
+    rows = [completion(0, activity_name="Ça va — ok… 日本語", status="fa\u0000iled")]
+    shown = lines(render_transcript(transcript(1, learner=learner, completions=rows)))
+    assert "Zoë Lukasz ?mega ? ?" in shown
+    assert "Ça va - ok... ???" in shown
+
+
+@settings(max_examples=40, deadline=None)
+@given(
+    name=st.text(max_size=200),
+    activity=st.text(max_size=300),
+    value=st.one_of(st.none(), st.text(max_size=40), st.integers(), st.floats()),
+)
+def test_any_text_renders(name: str, activity: str, value: object) -> None:
+    row = completion(0, activity_name=activity, duration=value, time=value, status=value)
+    learner = {"id": name, "name": name}
+    pdf = render_transcript(transcript(1, learner=learner, completions=[row], verify_url=value))
+    assert pdf.startswith(b"%PDF-")
+
+
+def test_500_rows_render_every_page() -> None:
+    """Speed is `make bench`'s (section transcripts), not a test's."""
+    document = sample_transcript(500, 20)
+    pdf = render_transcript(document)
+    assert pages(pdf) > 15
+    assert f"Page {pages(pdf)} of {pages(pdf)}" in "\n".join(lines(pdf))
+
+
+# ------------------------------------------------------------------------- determinism
+
+
+def test_rendering_is_deterministic() -> None:
+    first = render_transcript(transcript(40))
+    assert render_transcript(transcript(40)) == first
+    assert b"/CreationDate (D:20261125073000Z)" in first  # generated, not the clock
+    assert render_transcript(transcript(40, generated="2026-11-25T07:31:00Z")) != first
+
+
+def test_the_committed_sample_is_what_the_renderer_produces() -> None:
+    """Regenerate with ``python -m tests.fixtures.make_transcript_sample`` after a deliberate
+    change of the layout."""
+    assert SAMPLE.read_bytes() == sample_pdf()
+    shown = lines(SAMPLE.read_bytes())
+    assert pages(SAMPLE.read_bytes()) == 2
+    assert "Zoë Lukasiewicz-?mega" in shown
+    assert "Completions (30)" in shown
+    assert "In progress (3)" in shown
