@@ -33,6 +33,7 @@ from progress.domain.progress_rules import DEFAULT_RULES, INITIALIZED, ProgressR
 from progress.domain.statements import ALL, NewStatement, StatementQuery, index_keys
 
 PROGRESS_TABLES = {"attempts", "inbox", "outbox", "progress_rules", "dead_letters", "certificates"}
+PROGRESS_STEP = 5  # the schema version that added them
 
 
 def _fill(db: Database, n: int = 40) -> None:
@@ -119,14 +120,18 @@ def test_progress_step_drops_its_tables_only_and_recreates_them_empty(db: Databa
     attempt = _fill_progress(db)
     full = _snapshot(db.conn)
     assert PROGRESS_TABLES | {"sqlite_sequence"} <= set(full)
-    assert migrate(db.conn, LATEST - 1) == LATEST - 1
+    later = {"idempotency", "exports"}  # steps after the progress step (empty here)
+    assert migrate(db.conn, PROGRESS_STEP - 1) == PROGRESS_STEP - 1
     names = {r[0] for r in db.conn.execute("SELECT name FROM sqlite_master").fetchall()}
-    assert not names & PROGRESS_TABLES
+    assert not names & (PROGRESS_TABLES | later)
     assert not any(name.startswith(("attempts_", "dead_letters_")) for name in names)
-    kept = {t: rows for t, rows in full.items() if t not in PROGRESS_TABLES | {"sqlite_sequence"}}
+    gone = PROGRESS_TABLES | later | {"sqlite_sequence"}
+    kept = {t: rows for t, rows in full.items() if t not in gone}
     assert _snapshot(db.conn) == kept  # the outbox's sequence went with it
     assert migrate(db.conn, LATEST) == LATEST
     assert _snapshot(db.conn) == kept
+    names = {r[0] for r in db.conn.execute("SELECT name FROM sqlite_master").fetchall()}
+    assert later <= names
     assert SqliteAttemptStore(db).get("t", attempt.id) is None
     assert SqliteOutbox(db).pending(10) == []
     assert _fill_progress(db).id == attempt.id  # usable again

@@ -1,6 +1,6 @@
 """SQLite adapters: the embedded default of ``make run`` -- one file, WAL, an index per query.
 
-Schema (version 5):
+Schema (version 7):
   statements(seq) rowid, UNIQUE (tenant, id)   body BLOB exactly as served; groups JSON; ref;
       voiding. Appended in ``stored`` order (v4; v1-v3 kept it WITHOUT ROWID by (tenant, id))
   statement_index(tenant, key, stored_us, id) PK   one row per index key of a Statement; ``key``
@@ -19,6 +19,8 @@ Schema (version 5):
   outbox(seq) AUTOINCREMENT   envelopes committed with their change, deleted once published;
       a sequence is never reused, so a late ``published()`` cannot delete a newer row (v5)
   progress_rules(tenant) PK, dead_letters(id) PK, certificates(id) PK (v5)
+  idempotency(tenant, key) PK   Idempotency-Key records of admin API writes (v6)
+  exports(tenant, id) PK   compliance export jobs: a JSON snapshot + created order (v7)
 Every query pattern of GET /statements is one range scan of ``statement_index`` joined to
 ``statements`` by (tenant, id). Versions are kept in ``PRAGMA user_version``; ``migrate`` moves
 a database up or down, one reversible step at a time.
@@ -199,6 +201,30 @@ MIGRATIONS: list[tuple[str, list[str], list[str]]] = [
             "DROP TABLE inbox",
             "DROP TABLE attempts",
         ],
+    ),
+    (
+        "admin API: idempotency records (Idempotency-Key of internal writes)",
+        [
+            # One row per (tenant, hashed key): Powertools' DataRecord, kept until expiry_s.
+            """CREATE TABLE idempotency (
+                 tenant TEXT NOT NULL, key TEXT NOT NULL, status TEXT NOT NULL,
+                 expiry_s INTEGER NOT NULL, in_progress_expiry_ms INTEGER,
+                 response TEXT, payload_hash TEXT,
+                 PRIMARY KEY (tenant, key)) WITHOUT ROWID""",
+            "CREATE INDEX idempotency_expiry ON idempotency (expiry_s)",
+        ],
+        ["DROP TABLE idempotency"],
+    ),
+    (
+        "compliance exports: jobs",
+        [
+            """CREATE TABLE exports (
+                 tenant TEXT NOT NULL, id TEXT NOT NULL, created_us INTEGER NOT NULL,
+                 job BLOB NOT NULL,
+                 PRIMARY KEY (tenant, id))""",
+            "CREATE INDEX exports_created ON exports (tenant, created_us, id)",
+        ],
+        ["DROP TABLE exports"],
     ),
 ]
 LATEST = len(MIGRATIONS)
