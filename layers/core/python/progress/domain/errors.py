@@ -47,6 +47,11 @@ class PayloadTooLarge(DomainError):
     """A body, Statement, batch or attachment exceeds the configured limit (413)."""
 
 
+class Unprocessable(DomainError):
+    """Well-formed, but at odds with an earlier request, e.g. an Idempotency-Key reused with a
+    different body (422)."""
+
+
 class ServiceUnavailable(DomainError):
     """Storage is throttled or contended; the client should retry shortly (503)."""
 

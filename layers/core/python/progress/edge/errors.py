@@ -13,6 +13,7 @@ STATUS: dict[type[e.DomainError], int] = {
     e.PreconditionFailed: 412,
     e.PayloadTooLarge: 413,
     e.UnsupportedMediaType: 415,
+    e.Unprocessable: 422,
     e.ServiceUnavailable: 503,
 }
 
