@@ -53,3 +53,25 @@ def test_a_credential_can_be_replaced_within_its_tenant(tenant_store: TenantStor
     stored = tenant_store.get_credential("k")
     assert stored is not None
     assert stored.label == "new"
+
+
+def test_tenants_list_in_id_order_page_by_page(tenant_store: TenantStore) -> None:
+    for tid in ("c", "a", "b", "d"):
+        tenant_store.put_tenant(Tenant(id=tid, name=tid.upper(), created="2026-12-04T00:00:00Z"))
+    first = tenant_store.list_tenants(None, 3)
+    assert [t.id for t in first] == ["a", "b", "c"]
+    assert first[0].name == "A"
+    assert [t.id for t in tenant_store.list_tenants("c", 3)] == ["d"]
+    assert tenant_store.list_tenants("d", 3) == []
+
+
+def test_a_credential_is_deleted_only_by_its_own_tenant(tenant_store: TenantStore) -> None:
+    """TEN-002: another tenant cannot revoke (or learn of) a key it does not own."""
+    tenant_store.put_credential(cred("k-a1", "a"))
+    tenant_store.put_credential(cred("k-a2", "a"))
+    assert tenant_store.delete_credential("b", "k-a1") is False
+    assert tenant_store.get_credential("k-a1") is not None
+    assert tenant_store.delete_credential("a", "k-a1") is True
+    assert tenant_store.get_credential("k-a1") is None
+    assert [c.key for c in tenant_store.list_credentials("a")] == ["k-a2"]
+    assert tenant_store.delete_credential("a", "k-a1") is False

@@ -115,7 +115,7 @@ def test_unknown_and_missing_scopes_are_named() -> None:
         parse_scopes("all nope")
     assert caught.value.message == (
         "scopes: unknown scope 'nope' (known: all, all/read, statements/write,"
-        " statements/read, statements/read/mine, state, define, profile)"
+        " statements/read, statements/read/mine, state, define, profile, admin, operator)"
     )
     with pytest.raises(BadRequest) as caught:
         parse_scopes(" , ")
@@ -192,3 +192,16 @@ def test_fields_reassemble_in_d2441_order() -> None:
         "custom/x",
         "zzz",
     ]
+
+
+def test_admins_administer_their_own_tenant_and_operators_every_tenant() -> None:
+    def principal(*scopes: Scope) -> Principal:
+        return Principal("t1", "k", frozenset(scopes), "label", "https://h")
+
+    admin, operator = principal(Scope.ADMIN), principal(Scope.OPERATOR)
+    assert admin.may_administer("t1") and not admin.may_administer("t2")
+    assert operator.may_administer("t2") and operator.is_operator()
+    assert not admin.is_operator()
+    xapi = principal(Scope.ALL)
+    assert not xapi.may_administer("t1")
+    assert not admin.may_write_statements() and not admin.may_read_own_statements()

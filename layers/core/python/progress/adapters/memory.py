@@ -210,6 +210,17 @@ class MemoryTenantStore:
             key=lambda c: c.key,
         )
 
+    def delete_credential(self, tenant_id: str, key: str) -> bool:
+        found = self._credentials.get(key)
+        if found is None or found.tenant_id != tenant_id:
+            return False
+        del self._credentials[key]
+        return True
+
+    def list_tenants(self, after: str | None, limit: int) -> list[Tenant]:
+        ids = sorted(i for i in self._tenants if after is None or i > after)
+        return [self._tenants[i] for i in ids[:limit]]
+
 
 class MemoryDocumentStore:
     def __init__(self) -> None:

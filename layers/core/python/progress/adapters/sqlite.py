@@ -590,6 +590,20 @@ class SqliteTenantStore:
         ).fetchall()
         return [_credential(r) for r in rows]
 
+    def delete_credential(self, tenant_id: str, key: str) -> bool:
+        with self._db.write() as conn:
+            cur = conn.execute(
+                "DELETE FROM credentials WHERE key = ? AND tenant = ?", (key, tenant_id)
+            )
+            return cur.rowcount > 0
+
+    def list_tenants(self, after: str | None, limit: int) -> list[Tenant]:
+        rows = self._db.conn.execute(
+            "SELECT id, name, created FROM tenants WHERE id > ? ORDER BY id LIMIT ?",
+            ("" if after is None else after, limit),
+        ).fetchall()
+        return [Tenant(*r) for r in rows]
+
 
 def _credential(row: tuple[Any, ...]) -> Credential:
     key, tenant, secret_hash, scopes, label, created = row

@@ -50,6 +50,12 @@ class Authenticator:
             self._cache[fingerprint] = (now + self._ttl, principal)
         return principal
 
+    def forget(self, key: str) -> None:
+        """Drop cached verifications of ``key`` (after a revocation in this process)."""
+        with self._lock:
+            for fingerprint in [f for f in self._cache if f[0] == key]:
+                del self._cache[fingerprint]
+
 
 def _parse_basic(header: str | None) -> tuple[str, str]:
     if not header:

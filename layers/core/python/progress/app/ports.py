@@ -103,6 +103,14 @@ class TenantStore(Protocol):
 
     def list_credentials(self, tenant_id: str) -> list[Credential]: ...
 
+    def delete_credential(self, tenant_id: str, key: str) -> bool:
+        """Remove the tenant's credential ``key``; False if the tenant has no such key."""
+        ...
+
+    def list_tenants(self, after: str | None, limit: int) -> list[Tenant]:
+        """Tenants in id order, those after ``after`` (exclusive), at most ``limit``."""
+        ...
+
 
 class UnitOfWork(Protocol):
     """Writes made inside ``transaction()`` commit together where the store can (SQLite: one

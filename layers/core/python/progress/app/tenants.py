@@ -62,3 +62,27 @@ class TenantAdmin:
         )
         self._store.put_credential(credential)
         return credential, secret
+
+    def exists(self, tenant_id: str) -> bool:
+        return self._store.get_tenant(tenant_id) is not None
+
+    def get_tenant(self, tenant_id: str) -> Tenant:
+        found = self._store.get_tenant(tenant_id)
+        if found is None:
+            raise NotFound(f"tenant: no tenant {tenant_id!r}")
+        return found
+
+    def list_tenants(self, after: str | None, limit: int) -> list[Tenant]:
+        return self._store.list_tenants(after, limit)
+
+    def list_credentials(self, tenant_id: str, after: str | None, limit: int) -> list[Credential]:
+        """A tenant's credentials in key order after ``after`` (never their secrets)."""
+        self.get_tenant(tenant_id)
+        found = self._store.list_credentials(tenant_id)
+        return [c for c in found if after is None or c.key > after][:limit]
+
+    def revoke_credential(self, tenant_id: str, key: str) -> None:
+        """Delete the credential. Containers that verified it recently keep accepting it for
+        at most their cache TTL (``Authenticator``); this process forgets it at once."""
+        if not self._store.delete_credential(tenant_id, key):
+            raise NotFound(f"credential: tenant {tenant_id!r} has no key {key!r}")

@@ -26,6 +26,11 @@ class Scope(StrEnum):
     STATE = "state"
     DEFINE = "define"
     PROFILE = "profile"
+    # Not xAPI: the internal admin API (/admin). ``admin`` administers its own tenant
+    # (credentials, learners' progress, transcripts, exports, rules); ``operator`` runs the
+    # service (tenants, dead letters) and may act as admin of any tenant.
+    ADMIN = "admin"
+    OPERATOR = "operator"
 
 
 def parse_scopes(text: str) -> frozenset[Scope]:
@@ -113,6 +118,13 @@ class Principal:
 
     def may_read_own_statements(self) -> bool:
         return self.may_read_all_statements() or Scope.STATEMENTS_READ_MINE in self.scopes
+
+    def is_operator(self) -> bool:
+        return Scope.OPERATOR in self.scopes
+
+    def may_administer(self, tenant_id: str) -> bool:
+        """Operators administer every tenant; ``admin`` credentials their own only (TEN-001)."""
+        return self.is_operator() or (Scope.ADMIN in self.scopes and tenant_id == self.tenant_id)
 
     def may_define(self) -> bool:
         return bool(self.scopes & {Scope.ALL, Scope.DEFINE})

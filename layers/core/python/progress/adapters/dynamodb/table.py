@@ -103,6 +103,10 @@ def tenant_pk(th: str) -> str:
     return f"{th}#TENANT"
 
 
+# The operator's list of every tenant (sk ``T#{tenant id}``); the control plane, not tenant data.
+TENANT_REGISTRY_PK: Final = "TENANTS"
+
+
 def credential_pk(key: str) -> str:
     return f"CRED#{key}"
 

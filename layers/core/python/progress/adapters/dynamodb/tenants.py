@@ -1,8 +1,10 @@
 """``TenantStore`` on the single table.
 
-A tenant is ``{th}#TENANT / T``. A credential is written twice in one transaction: the lookup item
-``CRED#{key} / C`` (the authorizer knows only the key, so this one item cannot carry a tenant
-prefix) and the listing item ``{th}#TENANT / C#{key}`` in its tenant's partition.
+A tenant is ``{th}#TENANT / T``, listed by the operator's registry item ``TENANTS / T#{id}``
+(written in the same transaction; one partition: tenants are few and created rarely).
+A credential is written twice in one transaction: the lookup item ``CRED#{key} / C`` (the
+authorizer knows only the key, so this one item cannot carry a tenant prefix) and the listing
+item ``{th}#TENANT / C#{key}`` in its tenant's partition.
 """
 
 from __future__ import annotations
@@ -11,7 +13,7 @@ from typing import TYPE_CHECKING
 
 from botocore.exceptions import ClientError
 
-from progress.adapters.dynamodb.table import credential_pk, key_of, tenant_pk
+from progress.adapters.dynamodb.table import TENANT_REGISTRY_PK, credential_pk, key_of, tenant_pk
 from progress.domain.errors import Conflict
 from progress.domain.tenancy import Credential, Scope, Tenant, tenant_hash
 
@@ -28,15 +30,80 @@ class DynamoTenantStore:
         self._table = table_name
 
     def put_tenant(self, tenant: Tenant) -> None:
-        self._client.put_item(
-            TableName=self._table,
-            Item={
-                **key_of(tenant_pk(tenant_hash(tenant.id)), "T"),
-                "tenant_id": {"S": tenant.id},
-                "name": {"S": tenant.name},
-                "created": {"S": tenant.created},
-            },
+        attributes: Item = {
+            "tenant_id": {"S": tenant.id},
+            "name": {"S": tenant.name},
+            "created": {"S": tenant.created},
+        }
+        self._client.transact_write_items(
+            TransactItems=[
+                {
+                    "Put": {
+                        "TableName": self._table,
+                        "Item": {**key_of(tenant_pk(tenant_hash(tenant.id)), "T"), **attributes},
+                    }
+                },
+                {
+                    "Put": {
+                        "TableName": self._table,
+                        "Item": {**key_of(TENANT_REGISTRY_PK, f"T#{tenant.id}"), **attributes},
+                    }
+                },
+            ]
         )
+
+    def list_tenants(self, after: str | None, limit: int) -> list[Tenant]:
+        request: QueryInputTypeDef = {
+            "TableName": self._table,
+            "KeyConditionExpression": "#pk = :pk AND begins_with(#sk, :t)",
+            "ExpressionAttributeNames": {"#pk": "pk", "#sk": "sk"},
+            "ExpressionAttributeValues": {":pk": {"S": TENANT_REGISTRY_PK}, ":t": {"S": "T#"}},
+            "ConsistentRead": True,
+            "Limit": max(limit, 1),
+        }
+        if after is not None:
+            request["ExclusiveStartKey"] = key_of(TENANT_REGISTRY_PK, f"T#{after}")
+        out: list[Tenant] = []
+        while len(out) < limit:
+            response = self._client.query(**request)
+            out += [
+                Tenant(id=i["tenant_id"]["S"], name=i["name"]["S"], created=i["created"]["S"])
+                for i in response["Items"]
+            ]
+            last = response.get("LastEvaluatedKey")
+            if not last:
+                break
+            request["ExclusiveStartKey"] = last
+        return out[:limit]
+
+    def delete_credential(self, tenant_id: str, key: str) -> bool:
+        """Both items go in one transaction, on condition that the key is the tenant's."""
+        try:
+            self._client.transact_write_items(
+                TransactItems=[
+                    {
+                        "Delete": {
+                            "TableName": self._table,
+                            "Key": key_of(credential_pk(key), "C"),
+                            "ConditionExpression": "#t = :t",
+                            "ExpressionAttributeNames": {"#t": "tenant_id"},
+                            "ExpressionAttributeValues": {":t": {"S": tenant_id}},
+                        }
+                    },
+                    {
+                        "Delete": {
+                            "TableName": self._table,
+                            "Key": key_of(tenant_pk(tenant_hash(tenant_id)), f"C#{key}"),
+                        }
+                    },
+                ]
+            )
+        except ClientError as exc:
+            codes = [r.get("Code") for r in exc.response.get("CancellationReasons", [])]
+            if "ConditionalCheckFailed" in codes:
+                return False
+            raise
+        return True
 
     def get_tenant(self, tenant_id: str) -> Tenant | None:
         item = self._client.get_item(
