@@ -8,7 +8,7 @@ export PYTHONDONTWRITEBYTECODE := 1
 # jsii (CDK) runs on Node; on Node 20 it would print an end-of-life banner on every synth.
 export JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION := 20
 
-.PHONY: run test lint typecheck unit infra synth bench loadtest adl fmt clean coverage mutation
+.PHONY: run test lint typecheck unit infra synth bench loadtest adl fmt clean coverage mutation openapi
 
 $(STAMP): pyproject.toml constraints.txt
 	@$(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 11))' || \
@@ -52,6 +52,9 @@ lint: $(STAMP)
 fmt: $(STAMP)
 	@$(BIN)/ruff format layers functions tests loadtests infra app.py .ci/mutation.py
 	@$(BIN)/ruff check --fix layers functions tests loadtests infra app.py .ci/mutation.py
+
+openapi: $(STAMP)  ## regenerate schemas/openapi/admin-api.json from the admin API's code
+	@$(BIN)/python -m progress.local.openapi
 
 bench: $(STAMP)  ## benchmark figures (never fails on speed)
 	@$(BIN)/python -m loadtests.bench

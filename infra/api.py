@@ -39,6 +39,22 @@ ACCESS_LOG = {
 _GATEWAY_HEADERS = {"Access-Control-Allow-Origin": "*", VERSION_HEADER: XAPI_VERSION}
 
 
+# Why each route without an authorizer may be public (a new public route must say why here).
+PUBLIC_ROUTE_REASONS = {
+    "/certificates": (
+        "whoever holds a certificate, e.g. an employer, checks it by its id, an unguessable "
+        "UUIDv5, without an account. Read-only, no listing, throttled with the stage; it shows "
+        "only what the certificate states."
+    ),
+    "/exports": (
+        "an export download URL is the credential: an HMAC-signed token of tenant, export id "
+        "and expiry, handed out by the authorized admin API (403 when tampered with, 410 once "
+        "expired). Read-only, one file per token, no listing, throttled with the stage; on AWS "
+        "downloads are S3 presigned URLs and this route only serves the local runtime's."
+    ),
+}
+
+
 def _quoted(headers: Mapping[str, str]) -> dict[str, str]:
     return {name: f"'{value}'" for name, value in headers.items() if name != "Content-Type"}
 
@@ -133,10 +149,8 @@ class Api(Construct):
                     acknowledge(
                         method,
                         ["AwsSolutions-APIG4", "AwsSolutions-COG4"],
-                        f"{route.prefix} is public on purpose ({route.description}): whoever "
-                        "holds a certificate, e.g. an employer, checks it by its id, an "
-                        "unguessable UUIDv5, without an account. Read-only, no listing, "
-                        "throttled with the stage; it shows only what the certificate states.",
+                        f"{route.prefix} is public on purpose ({route.description}): "
+                        + PUBLIC_ROUTE_REASONS[route.prefix],
                     )
                 # The handler answers CORS preflight; browsers send it without credentials.
                 preflight = target.add_method("OPTIONS", integration)

@@ -31,6 +31,7 @@ from progress.settings import (
     ENV_CURSOR_SECRET_ARN,
     ENV_DEAD_LETTER_QUEUES,
     ENV_EVENT_BUS_NAME,
+    ENV_EXPORT_BUCKET,
     ENV_POWERTOOLS_METRICS_NAMESPACE,
     ENV_PUBLIC_BASE_URL,
     ENV_TABLE_NAME,
@@ -56,6 +57,14 @@ TABLE_DATA_ACTIONS = sorted(
 # ListBucket, on the bucket and not its objects, makes S3 answer NoSuchKey (404) rather than
 # AccessDenied (403) for a key that does not exist, which is how the store reports "absent".
 CERTIFICATE_OBJECT_ACTIONS = ["s3:GetObject", "s3:PutObject"]
+# Export files (progress.adapters.blobs.S3ExportFiles), keys ``<tenant hash>/exports/<id>.<ext>``.
+# The exporter writes them in multipart uploads (CreateMultipartUpload, UploadPart and
+# CompleteMultipartUpload are all authorized as s3:PutObject), aborts a failed one, and reads a
+# resumed file back to hash it; ListBucket as for certificates (404, not 403, when absent).
+EXPORT_OBJECT_ACTIONS = ["s3:AbortMultipartUpload", "s3:GetObject", "s3:PutObject"]
+# Whoever presigns a download URL lends it their identity: the URL can do what the signer may.
+EXPORT_LINK_ACTIONS = ["s3:GetObject"]
+EXPORT_KEYS = "*/exports/*"
 
 # The relay's event source mapping on the table stream (NEW_AND_OLD_IMAGES, kept 24 h by
 # DynamoDB). Nothing may be dropped silently:
@@ -172,7 +181,8 @@ class ServiceStack(Stack):
         self.api = Api(self, "Api", stage=stage, functions=self.functions, logs_key=keys.logs)
         self.public_base_url = self._public_base_url(stage)
         for spec in catalog.FUNCTIONS:
-            if Access.CERTIFICATES in spec.access:  # verification links printed on certificates
+            # Links the service hands out: certificate verification, transcripts, downloads.
+            if Access.CERTIFICATES in spec.access or spec.trigger is Trigger.API:
                 self.functions[spec.name].add_environment(ENV_PUBLIC_BASE_URL, self.public_base_url)
         self.workflows = Workflows(
             self,
@@ -318,9 +328,22 @@ class ServiceStack(Stack):
         elif access is Access.CURSOR_SECRET:
             self.data.cursor_secret.grant_read(fn)
             return
+        elif access is Access.DEAD_LETTERS:
+            # The consumers' DLQs only (receive, change visibility, delete; their key's decrypt).
+            names = consumer_names()
+            for name in names:
+                self.queues[name].grant_consume_messages(fn)
+            fn.add_environment(
+                ENV_DEAD_LETTER_QUEUES,
+                self.to_json_string({name: self.queues[name].queue_url for name in names}),
+            )
+            return
         elif access is Access.PUBLISH_EVENTS:
             self.events.bus.grant_put_events_to(fn)  # events:PutEvents on this bus only
             fn.add_environment(ENV_EVENT_BUS_NAME, self.events.bus.event_bus_name)
+            return
+        elif access in (Access.EXPORTS, Access.EXPORT_LINKS):
+            self._grant_exports(fn, write=access is Access.EXPORTS)
             return
         else:  # Access.CERTIFICATES
             self._grant_certificates(fn)
@@ -331,6 +354,44 @@ class ServiceStack(Stack):
                     actions=kms_actions, resources=[key.key_arn], conditions=via_dynamodb
                 )
             )
+
+    def _grant_exports(self, fn: lambda_.Function, *, write: bool) -> None:
+        bucket = self.data.buckets["exports"]
+        actions = EXPORT_OBJECT_ACTIONS if write else EXPORT_LINK_ACTIONS
+        fn.add_to_role_policy(
+            iam.PolicyStatement(actions=actions, resources=[bucket.arn_for_objects(EXPORT_KEYS)])
+        )
+        if write:
+            fn.add_to_role_policy(
+                iam.PolicyStatement(actions=["s3:ListBucket"], resources=[bucket.bucket_arn])
+            )
+        fn.add_environment(ENV_EXPORT_BUCKET, bucket.bucket_name)
+        if bucket.encryption_key is not None:  # HIPAA tier: the data key, only through S3
+            fn.add_to_role_policy(
+                iam.PolicyStatement(
+                    actions=["kms:Decrypt", "kms:GenerateDataKey"] if write else ["kms:Decrypt"],
+                    resources=[bucket.encryption_key.key_arn],
+                    conditions={
+                        "StringEquals": {"kms:ViaService": f"s3.{self.region}.amazonaws.com"}
+                    },
+                )
+            )
+        assert fn.role is not None
+        acknowledge(
+            fn.role,
+            [
+                f"AwsSolutions-IAM5[Resource::<{self.get_logical_id(_cfn(bucket))}.Arn>/"
+                f"{EXPORT_KEYS}]"
+            ],
+            "Export files are objects <tenant hash>/exports/<export id>.<ndjson|csv>, created "
+            "per export request: no fixed list of keys exists to grant. "
+            + (
+                "Put (multipart), Get and AbortMultipartUpload only (no delete, no ACLs), "
+                if write
+                else "GetObject only, to presign download URLs (no write, no list), "
+            )
+            + "under the exports/ keys of this one bucket.",
+        )
 
     def _grant_certificates(self, fn: lambda_.Function) -> None:
         bucket = self.data.buckets["certificates"]

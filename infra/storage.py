@@ -29,6 +29,11 @@ _ATTRIBUTE_TYPES = {
     "B": dynamodb.AttributeType.BINARY,
 }
 BUCKETS = ("attachments", "exports", "certificates")
+# Export files copy learner data out of the table: they are kept long enough to be fetched and
+# archived by whoever asked, then expire (a job's URL then answers 404; request a new export).
+# Multipart uploads a worker never completed (it failed or was replaced) are aborted.
+EXPORT_RETENTION_DAYS = 30
+EXPORT_ABORT_UPLOADS_DAYS = 2
 
 
 def table_key(role: str) -> dynamodb.Attribute:
@@ -193,6 +198,7 @@ class Data(Construct):
         buckets = {}
         kms_key = keys.data if stage.hipaa else None
         for name in BUCKETS:
+            exports = name == "exports"
             buckets[name] = s3.Bucket(
                 self,
                 name.capitalize(),
@@ -206,7 +212,15 @@ class Data(Construct):
                 object_ownership=s3.ObjectOwnership.BUCKET_OWNER_ENFORCED,
                 server_access_logs_bucket=access_logs,
                 server_access_logs_prefix=f"{name}/",
-                lifecycle_rules=[s3.LifecycleRule(noncurrent_version_expiration=Duration.days(30))],
+                lifecycle_rules=[
+                    s3.LifecycleRule(
+                        noncurrent_version_expiration=Duration.days(30),
+                        expiration=Duration.days(EXPORT_RETENTION_DAYS) if exports else None,
+                        abort_incomplete_multipart_upload_after=(
+                            Duration.days(EXPORT_ABORT_UPLOADS_DAYS) if exports else None
+                        ),
+                    )
+                ],
                 removal_policy=stage.removal_policy,
             )
             if kms_key is None:

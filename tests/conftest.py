@@ -98,6 +98,7 @@ class ProgressKit:
     certificates: Any
     dead_letters: Any
     read_outbox: Callable[[], list[dict[str, Any]]]  # envelopes committed since the last call
+    exports: Any = None  # ExportStore, sharing the outbox
 
 
 PROGRESS_BACKENDS = ("dynamodb", "memory", "sqlite")
@@ -123,6 +124,7 @@ def progress_kit(backend: str, tmp: Path) -> Iterator[ProgressKit]:
             memory.MemoryCertificateStore(),
             memory.MemoryDeadLetters(),
             _drain(outbox),
+            memory.MemoryExportStore(outbox),
         )
     elif backend == "sqlite":
         db = sqlite.Database(tmp / "progress.db")
@@ -134,10 +136,12 @@ def progress_kit(backend: str, tmp: Path) -> Iterator[ProgressKit]:
                 sqlite.SqliteCertificateStore(db),
                 sqlite.SqliteDeadLetters(db),
                 _drain(sqlite.SqliteOutbox(db)),
+                sqlite.SqliteExportStore(db),
             )
         finally:
             db.close()
     else:
+        from progress.adapters.dynamodb.exports import DynamoExportStore
         from progress.adapters.dynamodb.progress import (
             DynamoAttemptStore,
             DynamoCertificateStore,
@@ -160,6 +164,7 @@ def progress_kit(backend: str, tmp: Path) -> Iterator[ProgressKit]:
                 DynamoCertificateStore(client, TABLE),
                 SqsDeadLetters.create_local(("projection", "certificates")),
                 read,
+                DynamoExportStore(client, TABLE),
             )
 
 

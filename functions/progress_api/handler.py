@@ -1,5 +1,6 @@
-"""Attempts and completion records per learner and per activity (/progress, authorized), and
-certificate verification (/certificates, public). See progress.edge.progress_api."""
+"""Attempts and completion records per learner and per activity (/progress, authorized),
+certificate verification (/certificates, public) and export downloads by signed URL (/exports,
+public: the URL is the credential). See progress.edge.progress_api."""
 
 from __future__ import annotations
 
@@ -74,9 +75,11 @@ def transcript() -> Response[Any]:
     svc = services()
     request = Request.from_event(app.current_event.raw_event, svc.settings.max_body_bytes)
     principal = svc.auth.authenticate(request.header("Authorization"))
-    pa.require_reader(principal)
     langs = parse_accept_language(request.header("Accept-Language"))
-    query, kind = pa.parse_transcript(dict(request.params), request.header("Accept"), langs)
+    query, kind = pa.parse_transcript(
+        dict(request.params), request.header("Accept"), langs, own=principal.learner
+    )
+    pa.require_transcript_reader(principal, query.learner)
     body = svc.transcripts.transcript(principal.tenant_id, query)
     json_params = {k: v for k, v in request.params.items() if k != "format"}
     body["verify_url"] = (
@@ -107,6 +110,22 @@ def certificate(certificate: str) -> Response[Any]:
         content_type=content_type,
         body=data,
         headers={"Content-Disposition": f'inline; filename="certificate-{found.id}.pdf"'},
+    )
+
+
+@app.get("/exports/<token>")
+def export_download(token: str) -> Response[Any]:
+    """A signed, expiring download URL of a done export (the local runtime's; on AWS the URL
+    is S3's own presigned one). 403 when tampered with, 410 when expired."""
+    download = services().exports.open_download(token)
+    return Response(
+        status_code=200,
+        content_type=download.content_type,
+        body=b"".join(download.chunks),  # local files; Lambda could not return more than 6 MB
+        headers={
+            "Content-Disposition": f'attachment; filename="{download.filename}"',
+            "Cache-Control": "private, no-store",
+        },
     )
 
 

@@ -24,6 +24,7 @@ from progress.domain.events import (
     AttemptOpened,
     CompletionRecorded,
     DomainEvent,
+    ExportRequested,
     StatementStored,
     envelope,
 )
@@ -172,7 +173,10 @@ def test_every_event_of_the_representative_scenarios_validates() -> None:
             seen.add(check(event)["type"])
         for f in facts:
             check(StatementStored(f))
-    assert seen == set(EVENT_TYPES) - {"progress.statement.stored.v1"}
+    assert seen == set(EVENT_TYPES) - {
+        "progress.statement.stored.v1",
+        "progress.export.requested.v1",
+    }
 
 
 def test_an_explicitly_closed_attempt_and_a_revoked_record_validate() -> None:
@@ -213,6 +217,25 @@ def test_an_explicitly_closed_attempt_and_a_revoked_record_validate() -> None:
 def test_statement_stored_validates_for_any_stored_statement(body: dict[str, Any]) -> None:
     check(StatementStored(statement_fact(TENANT, body, T0)))
     check(StatementStored(statement_fact(TENANT, body, T0, voided=True)))
+
+
+@pytest.mark.parametrize("kind", ["statements", "attempts", "completions"])
+@pytest.mark.parametrize("fmt", ["ndjson", "csv"])
+@pytest.mark.parametrize("learner", [None, "mbox:mailto:ann@example.com"])
+def test_export_requests_and_continuations_validate(
+    kind: str, fmt: str, learner: str | None
+) -> None:
+    check(ExportRequested(TENANT, "3f2c", kind, fmt, learner, T0))
+    check(ExportRequested(TENANT, "3f2c", kind, fmt, learner, T0, continuation=3, occurred_us=T0))
+
+
+def test_the_export_schema_rejects_an_unknown_kind_or_format() -> None:
+    document = envelope(ExportRequested(TENANT, "x", "statements", "csv", None, T0))
+    for field, value in (("kind", "documents"), ("format", "xlsx"), ("continuation", -1)):
+        bad = copy.deepcopy(document)
+        bad["data"][field] = value
+        with pytest.raises(ValidationError):
+            validator("progress.export.requested.v1").validate(bad)
 
 
 FACT = st.builds(
@@ -268,7 +291,7 @@ def test_the_schemas_reject_what_the_contract_does_not_allow(change: Any, path: 
 
 
 def test_every_domain_event_class_has_its_schema() -> None:
-    classes = (StatementStored, AttemptOpened, AttemptClosed, CompletionRecorded)
+    classes = (StatementStored, AttemptOpened, AttemptClosed, CompletionRecorded, ExportRequested)
     assert tuple(cls.TYPE for cls in classes) == EVENT_TYPES
     for cls in classes:
         assert (SCHEMAS / f"{cls.TYPE}.json").is_file()

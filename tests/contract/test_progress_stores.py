@@ -257,6 +257,36 @@ def test_list_by_learner_and_activity_newest_first_paged(kit: ProgressKit) -> No
     assert last is None
 
 
+def test_the_tenant_wide_listing_holds_every_attempt_of_the_tenant_newest_first(
+    kit: ProgressKit,
+) -> None:
+    """Exports list every attempt of a tenant: ``AttemptFilter()`` (no learner, no Activity)."""
+    made = []
+    for n in range(5):
+        learner = f"mbox:mailto:l{n % 2}@example.com"
+        a = opened(fact(n, learner=learner, activity=f"http://example.com/a{n % 3}"))
+        if n == 3:
+            a.apply(
+                fact(n + 50, COMPLETED, learner=learner, activity=a.key.activity_id), DEFAULT_RULES
+            )
+        save_new(kit, a)
+        made.append(a)
+    save_new(kit, opened(fact(1, tenant=T2)))
+    everything = AttemptFilter()
+    page, pos = kit.attempts.list(T1, everything, None, 3)
+    assert [s.attempt_id for s in page] == [made[4].id, made[3].id, made[2].id]
+    page2, pos2 = kit.attempts.list(T1, everything, pos, 3)
+    assert [s.attempt_id for s in page2] == [made[1].id, made[0].id]
+    assert pos2 is None
+    done, _ = kit.attempts.list(T1, AttemptFilter(completed=True), None, 10)
+    assert [s.attempt_id for s in done] == [made[3].id]
+    assert len(kit.attempts.list(T2, everything, None, 10)[0]) == 1
+    with pytest.raises(ValueError, match="at most one"):
+        AttemptFilter(learner="x", activity_id="y")
+    kit.attempts.clear(T1, "projection")
+    assert kit.attempts.list(T1, everything, None, 10) == ([], None)
+
+
 def test_clear_forgets_a_tenants_attempts_and_inbox_only(kit: ProgressKit) -> None:
     a, b = opened(fact(1)), opened(fact(1, tenant=T2))
     save_new(kit, a, inbox=InboxEntry("projection", "e1"))

@@ -75,3 +75,20 @@ def test_a_credential_is_deleted_only_by_its_own_tenant(tenant_store: TenantStor
     assert tenant_store.get_credential("k-a1") is None
     assert [c.key for c in tenant_store.list_credentials("a")] == ["k-a2"]
     assert tenant_store.delete_credential("a", "k-a1") is False
+
+
+def test_a_learner_credential_keeps_its_learner(tenant_store: TenantStore) -> None:
+    own = Credential(
+        key="k-ann",
+        tenant_id="a",
+        secret_hash=hash_secret("s3cret"),
+        scopes=frozenset({Scope.STATEMENTS_READ_MINE}),
+        label="Ann's app",
+        created="2026-12-04T00:00:00Z",
+        learner="mbox:mailto:ann@example.com",
+    )
+    tenant_store.put_credential(own)
+    tenant_store.put_credential(cred("k-app", "a"))
+    assert tenant_store.get_credential("k-ann") == own
+    listed = {c.key: c.learner for c in tenant_store.list_credentials("a")}
+    assert listed == {"k-ann": "mbox:mailto:ann@example.com", "k-app": None}

@@ -3,6 +3,7 @@ language, filters, the digest, the PDF, and bad input."""
 
 from __future__ import annotations
 
+import base64
 import json
 import urllib.parse
 import uuid
@@ -118,3 +119,42 @@ def test_transcript_bad_input_is_4xx(lrs: Running) -> None:
         lrs, "GET", "/progress/transcript?agent=" + urllib.parse.quote(ANN), auth=False
     )
     assert status == 401
+
+
+def test_a_learner_reads_their_own_transcript_only(lrs: Running) -> None:
+    """A learner's own credential (statements/read/mine bound to the learner): their own
+    transcript, with or without agent=; nobody else's. Created through the admin API."""
+    batch = session([("initialized", {}), ("completed", {"completion": True}), ("terminated", {})])
+    assert call(lrs, "POST", "/xapi/statements", batch)[0] == 200
+    lrs.pump.drain()
+    status, body, _ = call(
+        lrs,
+        "POST",
+        "/admin/tenants/default/credentials",
+        {"scopes": ["statements/read/mine"], "label": "Zoë", "agent": json.loads(ANN)},
+    )
+    assert status == 201, body
+    created = json.loads(body)
+    assert created["learner"] == "mbox:mailto:zoe@example.com"
+    token = base64.b64encode(f"{created['key']}:{created['secret']}".encode()).decode()
+    own = {"Authorization": f"Basic {token}"}
+    status, body, _ = call(lrs, "GET", "/progress/transcript", auth=False, headers=own)
+    assert status == 200, body
+    assert json.loads(body)["learner"]["id"] == "mbox:mailto:zoe@example.com"
+    explicit = "/progress/transcript?" + urllib.parse.urlencode({"agent": ANN})
+    assert call(lrs, "GET", explicit, auth=False, headers=own)[0] == 200
+    someone = json.dumps({"mbox": "mailto:ann@example.com"})
+    other = "/progress/transcript?" + urllib.parse.urlencode({"agent": someone})
+    status, body, _ = call(lrs, "GET", other, auth=False, headers=own)
+    assert status == 403
+    assert b"own learner" in body
+    assert (
+        call(
+            lrs,
+            "GET",
+            "/progress/attempts?" + urllib.parse.urlencode({"agent": ANN}),
+            auth=False,
+            headers=own,
+        )[0]
+        == 403
+    )  # listings stay with readers of everything

@@ -28,6 +28,7 @@ from progress.settings import (
     ENV_CURSOR_SECRET,
     ENV_CURSOR_SECRET_ARN,
     ENV_EVENT_BUS_NAME,
+    ENV_EXPORT_BUCKET,
     ENV_PUBLIC_BASE_URL,
     ENV_TABLE_NAME,
 )
@@ -486,12 +487,13 @@ def test_the_certificate_bucket_is_private_tls_only_versioned_logged_and_expires
     for spec in FUNCTIONS:
         stmts = statements(assembly, stage, spec.name)
         env = function_props(assembly, stage, spec.name)["Environment"]["Variables"]
+        on_bucket = [s for s in stmts if granted([s], "s3:") and refers_to(s["Resource"], bucket)]
         if Access.CERTIFICATES not in spec.access:
-            assert not granted(stmts, "s3:"), spec.name
+            assert not on_bucket, spec.name
             assert ENV_CERTIFICATE_BUCKET not in env, spec.name
             continue
-        assert granted(stmts, "s3:") == {"s3:GetObject", "s3:PutObject", "s3:ListBucket"}
-        assert all(refers_to(s["Resource"], bucket) for s in stmts if granted([s], "s3:"))
+        assert granted(on_bucket, "s3:") == {"s3:GetObject", "s3:PutObject", "s3:ListBucket"}
+        assert granted(stmts, "s3:") == granted(on_bucket, "s3:")  # no other bucket
         assert env[ENV_CERTIFICATE_BUCKET] == {"Ref": bucket}
         # The API's URL from its id and the stage name: never the Stage or Deployment resource,
         # which depend on the methods, which depend on these functions (a cycle).
@@ -501,6 +503,46 @@ def test_the_certificate_bucket_is_private_tls_only_versioned_logged_and_expires
         )
         assert "Deployment" not in url
         assert url.endswith(f'"/{stage.name}"]]}}')
+
+
+@pytest.mark.parametrize("stage", STAGES, ids=[s.name for s in STAGES])
+def test_export_files_are_written_by_the_exporter_signed_by_link_holders_and_expire(
+    assembly: Assembly, stage: Stage
+) -> None:
+    buckets = assembly.resources(stage.stack_name, "AWS::S3::Bucket")
+    (bucket,) = [name for name in buckets if name.startswith("DataExports")]
+    (rule,) = buckets[bucket]["Properties"]["LifecycleConfiguration"]["Rules"]
+    assert rule["AbortIncompleteMultipartUpload"] == {"DaysAfterInitiation": 2}
+    assert rule["ExpirationInDays"] == 30
+    assert rule["NoncurrentVersionExpiration"]["NoncurrentDays"] > 0
+    writers = [spec.name for spec in FUNCTIONS if Access.EXPORTS in spec.access]
+    assert writers == ["exporter"]
+    for spec in FUNCTIONS:
+        stmts = statements(assembly, stage, spec.name)
+        env = function_props(assembly, stage, spec.name)["Environment"]["Variables"]
+        on_bucket = [s for s in stmts if refers_to(s["Resource"], bucket)]
+        if Access.EXPORTS in spec.access:
+            expected = {"s3:AbortMultipartUpload", "s3:GetObject", "s3:PutObject", "s3:ListBucket"}
+            kms = {"kms:Decrypt", "kms:GenerateDataKey"}
+        elif Access.EXPORT_LINKS in spec.access:
+            expected, kms = {"s3:GetObject"}, {"kms:Decrypt"}
+        else:
+            assert not on_bucket, spec.name
+            assert ENV_EXPORT_BUCKET not in env, spec.name
+            continue
+        assert granted(on_bucket, "s3:") == expected, spec.name
+        for statement in on_bucket:  # objects under exports/ only; the bucket itself: list
+            resource = json.dumps(statement["Resource"])
+            assert resource.endswith('"/*/exports/*"]]}') or statement["Action"] == "s3:ListBucket"
+        assert env[ENV_EXPORT_BUCKET] == {"Ref": bucket}
+        via_s3 = [
+            s
+            for s in stmts
+            if s.get("Condition", {}).get("StringEquals", {}).get("kms:ViaService")
+            == f"s3.{stage.region}.amazonaws.com"
+        ]
+        if stage.hipaa and Access.CERTIFICATES not in spec.access:
+            assert granted(via_s3, "kms:") == kms, spec.name
 
 
 @pytest.mark.parametrize("stage", STAGES, ids=[s.name for s in STAGES])

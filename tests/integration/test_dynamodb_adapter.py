@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Any
 import pytest
 
 from progress.adapters.dynamodb import DynamoStatementStore, DynamoTenantStore
-from progress.adapters.dynamodb.table import ITEM_LIMIT, attachment_pk
+from progress.adapters.dynamodb.table import ITEM_LIMIT, TENANT_REGISTRY_PK, attachment_pk
 from progress.app.ports import DuplicateIds
 from progress.domain.errors import PayloadTooLarge
 from progress.domain.statements import ALL, Attachment, NewStatement, Position, StatementQuery
@@ -157,9 +157,14 @@ def test_every_partition_key_starts_with_a_tenant_hash(dynamo: DynamoDBClient) -
         )
     prefixes = {tenant_hash(T1), tenant_hash(T2)}
     pks = [i["pk"]["S"] for i in raw_items(dynamo)]
-    assert {pk.split("#", 1)[0] for pk in pks} == prefixes | {"CRED"}
-    assert all(pk[:16] in prefixes or pk.startswith("CRED#") for pk in pks)
+    # The control plane: credential lookups (the authorizer knows only the key) and the
+    # operator's tenant registry; neither holds learner data.
+    assert {pk.split("#", 1)[0] for pk in pks} == prefixes | {"CRED", TENANT_REGISTRY_PK}
+    assert all(
+        pk[:16] in prefixes or pk.startswith("CRED#") or pk == TENANT_REGISTRY_PK for pk in pks
+    )
     assert sum(pk.startswith("CRED#") for pk in pks) == 2
+    assert sum(pk == TENANT_REGISTRY_PK for pk in pks) == 2  # one registry item per tenant
 
 
 def test_a_tenant_never_sees_another_tenants_statements_under_the_same_ids(

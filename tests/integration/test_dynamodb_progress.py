@@ -218,7 +218,7 @@ def test_every_progress_item_key_starts_with_the_tenant_hash_but_sweep_and_cert(
         assert pk.startswith((*prefixes, "SWEEP#", "CERT#")), pk
         assert "example.com" not in pk + sk  # learner and activity ids are hashed
         kinds.add(pk.split("#")[0] if pk.startswith(("SWEEP#", "CERT#")) else pk.split("#")[1])
-    assert kinds == {"AT", "AI", "AL", "AA", "I", "RULES", "SWEEP", "CERT"}
+    assert kinds == {"AT", "AI", "AL", "AA", "AN", "I", "RULES", "SWEEP", "CERT"}
 
 
 def test_inbox_items_carry_the_tables_time_to_live(dynamo: DynamoDBClient) -> None:

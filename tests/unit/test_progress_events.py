@@ -15,6 +15,7 @@ from progress.domain.events import (
     AttemptClosed,
     AttemptOpened,
     CompletionRecorded,
+    ExportRequested,
     StatementStored,
     envelope,
     fact_from_data,
@@ -27,12 +28,13 @@ ATTEMPT = key().attempt_id(1)
 KEY_DATA = {"learner": LEARNER, "activity_id": AU, "registration": REG, "session": None}
 
 
-def test_the_four_event_types_are_versioned_names() -> None:
+def test_the_event_types_are_versioned_names() -> None:
     assert EVENT_TYPES == (
         "progress.statement.stored.v1",
         "progress.attempt.opened.v1",
         "progress.attempt.closed.v1",
         "progress.completion.recorded.v1",
+        "progress.export.requested.v1",
     )
     assert SOURCE == "progress"
 
@@ -211,3 +213,30 @@ def test_the_fact_of_a_stored_statement_survives_too() -> None:
     }
     f = statement_fact(TENANT, body, T0 + MIN)
     assert fact_from_data(TENANT, StatementStored(f).data()) == f
+
+
+# ------------------------------------------------------------------------------ exports
+
+
+def test_an_export_request_and_its_continuations_have_distinct_stable_ids() -> None:
+    request = ExportRequested(TENANT, "e-1", "statements", "ndjson", LEARNER, T0)
+    again = ExportRequested(TENANT, "e-1", "statements", "ndjson", LEARNER, T0)
+    later = ExportRequested(
+        TENANT, "e-1", "statements", "ndjson", LEARNER, T0, continuation=1, occurred_us=T0 + MIN
+    )
+    assert request.event_id == again.event_id == stable_id("event", request.TYPE, TENANT, "e-1", 0)
+    assert later.event_id != request.event_id
+    env, cont = envelope(request), envelope(later)
+    assert env["time"] == env["data"]["requested_at"] == "2026-01-01T10:00:00.000000Z"
+    assert cont["time"] == "2026-01-01T10:01:00.000000Z"  # when it was handed on
+    assert cont["data"]["requested_at"] == env["data"]["requested_at"]
+    assert env["data"] == {
+        "export_id": "e-1",
+        "kind": "statements",
+        "format": "ndjson",
+        "learner": LEARNER,
+        "requested_at": "2026-01-01T10:00:00.000000Z",
+        "continuation": 0,
+    }
+    assert env["tenant"] == TENANT
+    assert env["source"] == SOURCE

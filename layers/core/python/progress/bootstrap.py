@@ -14,13 +14,14 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from progress.app.auth import Authenticator
 from progress.app.certificates import CertificateService, certificate_id
 from progress.app.clock import MonotonicClock
 from progress.app.dispatch import Dispatcher
 from progress.app.documents import ActivityService, DocumentService
+from progress.app.exports import ExportService
 from progress.app.ports import (
     ActivityStore,
     AttemptStore,
@@ -30,6 +31,8 @@ from progress.app.ports import (
     DeadLetters,
     DocumentStore,
     EventBus,
+    ExportFiles,
+    ExportStore,
     NoUnitOfWork,
     Outbox,
     RulesStore,
@@ -43,6 +46,13 @@ from progress.app.tenants import TenantAdmin
 from progress.app.transcripts import TranscriptService
 from progress.edge.xapi.cursor import CursorCodec
 from progress.settings import Settings
+
+if TYPE_CHECKING:
+    from aws_lambda_powertools.utilities.idempotency.persistence.base import (
+        BasePersistenceLayer,
+    )
+
+    from progress.adapters.idempotency import MemoryIdempotencyRecords
 
 
 @dataclass(frozen=True)
@@ -66,6 +76,10 @@ class Services:
     make_dead_letters: Callable[[], DeadLetters]
     make_blobs: Callable[[], BlobStore]
     make_bus: Callable[[DeadLetters], EventBus]
+    export_store: ExportStore
+    make_export_files: Callable[[], ExportFiles]
+    # ``idempotency_layer(tenant)``: Idempotency-Key records of that tenant (edge.idempotency)
+    idempotency_layer: Callable[[str], BasePersistenceLayer]
     closers: tuple[Callable[[], None], ...] = ()
 
     # Built on first use: each needs an AWS client or a folder only some functions use.
@@ -116,6 +130,24 @@ class Services:
         )
 
     @cached_property
+    def exports(self) -> ExportService:
+        return ExportService(
+            self.export_store,
+            self.make_export_files,
+            self.statement_store,
+            self.attempt_store,
+            self.tenant_store,
+            self.clock,
+            base_url=self.settings.public_base_url,
+            url_key=lambda: self.export_url_key,
+        )
+
+    @cached_property
+    def export_url_key(self) -> bytes:
+        """Signs the local runtime's export download URLs; derived like certificate ids'."""
+        return hmac.new(self.cursor_key(), b"export-urls", hashlib.sha256).digest()
+
+    @cached_property
     def certificate_id_key(self) -> bytes:
         """Derived from the cursor key: rotating that key re-keys later certificates."""
         return hmac.new(self.cursor_key(), b"certificate-ids", hashlib.sha256).digest()
@@ -162,6 +194,7 @@ def build(settings: Settings, *, dynamodb_client: Any | None = None) -> Services
     make_dead_letters: Callable[[], DeadLetters]
     closers: tuple[Callable[[], None], ...] = ()
     uow: UnitOfWork = NoUnitOfWork()
+    idempotency_layer: Callable[[str], BasePersistenceLayer]
     if settings.backend == "sqlite":
         from progress.adapters.sqlite import (
             Database,
@@ -170,6 +203,7 @@ def build(settings: Settings, *, dynamodb_client: Any | None = None) -> Services
             SqliteCertificateStore,
             SqliteDeadLetters,
             SqliteDocumentStore,
+            SqliteExportStore,
             SqliteOutbox,
             SqliteRulesStore,
             SqliteStatementStore,
@@ -182,14 +216,21 @@ def build(settings: Settings, *, dynamodb_client: Any | None = None) -> Services
         document_store, activity_store = SqliteDocumentStore(db), SqliteActivityStore(db)
         attempt_store, rules_store = SqliteAttemptStore(db), SqliteRulesStore(db)
         certificate_store, outbox = SqliteCertificateStore(db), SqliteOutbox(db)
+        export_store: ExportStore = SqliteExportStore(db)
         closers = (db.close,)
         uow = SqliteUnitOfWork(db)
 
         def make_dead_letters() -> DeadLetters:
             return _aws_dead_letters(settings) or SqliteDeadLetters(db)
 
+        def idempotency_layer(tenant: str) -> BasePersistenceLayer:
+            from progress.adapters.idempotency import SqliteIdempotencyLayer
+
+            return SqliteIdempotencyLayer(db, tenant)
+
     elif settings.backend == "dynamodb":
         from progress.adapters.dynamodb.documents import DynamoActivityStore, DynamoDocumentStore
+        from progress.adapters.dynamodb.exports import DynamoExportStore
         from progress.adapters.dynamodb.progress import (
             DynamoAttemptStore,
             DynamoCertificateStore,
@@ -212,6 +253,7 @@ def build(settings: Settings, *, dynamodb_client: Any | None = None) -> Services
         attempt_store = DynamoAttemptStore(dynamodb_client, table)
         rules_store = DynamoRulesStore(dynamodb_client, table)
         certificate_store = DynamoCertificateStore(dynamodb_client, table)
+        export_store = DynamoExportStore(dynamodb_client, table)
 
         def make_dead_letters() -> DeadLetters:
             found = _aws_dead_letters(settings)
@@ -221,6 +263,8 @@ def build(settings: Settings, *, dynamodb_client: Any | None = None) -> Services
 
             return SqsDeadLetters.create_local(consumer_names())
 
+        idempotency_layer = _dynamodb_idempotency_layers(dynamodb_client, table)
+
     else:
         from progress.adapters.memory import (
             MemoryActivityStore,
@@ -228,6 +272,7 @@ def build(settings: Settings, *, dynamodb_client: Any | None = None) -> Services
             MemoryCertificateStore,
             MemoryDeadLetters,
             MemoryDocumentStore,
+            MemoryExportStore,
             MemoryOutbox,
             MemoryRulesStore,
             MemoryStatementStore,
@@ -240,7 +285,15 @@ def build(settings: Settings, *, dynamodb_client: Any | None = None) -> Services
         document_store, activity_store = MemoryDocumentStore(), MemoryActivityStore()
         attempt_store, rules_store = MemoryAttemptStore(memory_outbox), MemoryRulesStore()
         certificate_store = MemoryCertificateStore()
+        export_store = MemoryExportStore(memory_outbox)
         make_dead_letters = MemoryDeadLetters
+        idempotency_records: MemoryIdempotencyRecords = {}
+
+        def idempotency_layer(tenant: str) -> BasePersistenceLayer:
+            from progress.adapters.idempotency import MemoryIdempotencyLayer
+
+            return MemoryIdempotencyLayer(idempotency_records, tenant)
+
     clock = MonotonicClock()
     activities = ActivityService(activity_store)
     statements = StatementService(
@@ -271,8 +324,28 @@ def build(settings: Settings, *, dynamodb_client: Any | None = None) -> Services
         make_dead_letters=make_dead_letters,
         make_blobs=lambda: _blobs(settings),
         make_bus=lambda dead_letters: _bus(settings, dead_letters),
+        export_store=export_store,
+        make_export_files=lambda: _export_files(settings),
+        idempotency_layer=idempotency_layer,
         closers=closers,
     )
+
+
+def _dynamodb_idempotency_layers(client: Any, table: str) -> Callable[[str], BasePersistenceLayer]:
+    """One layer per tenant, kept: each new one would add a hook to the shared client. Sharing
+    one between threads is safe (``edge.idempotency`` configures it under a lock)."""
+    layers: dict[str, BasePersistenceLayer] = {}
+    lock = threading.Lock()
+
+    def layer(tenant: str) -> BasePersistenceLayer:
+        with lock:
+            if tenant not in layers:
+                from progress.adapters.idempotency import dynamodb_idempotency_layer
+
+                layers[tenant] = dynamodb_idempotency_layer(client, table, tenant)
+            return layers[tenant]
+
+    return layer
 
 
 def consumer_names() -> tuple[str, ...]:
@@ -308,6 +381,27 @@ def _blobs(settings: Settings) -> BlobStore:
 
     folder: BlobStore = FolderBlobStore(Path(settings.data_dir) / "certificates")
     return folder
+
+
+def _export_files(settings: Settings) -> ExportFiles:
+    if settings.export_bucket:
+        import boto3
+        from botocore.config import Config
+
+        from progress.adapters.blobs import S3ExportFiles
+
+        # SigV4 presigned URLs (botocore would sign S3 URLs with SigV2, which newer regions
+        # refuse); the client's region is the function's, so the URL is the regional endpoint.
+        client = boto3.client("s3", config=Config(signature_version="s3v4"))
+        s3: ExportFiles = S3ExportFiles(client, settings.export_bucket)
+        return s3
+    if settings.backend == "memory":
+        from progress.adapters.memory import MemoryExportFiles
+
+        return MemoryExportFiles()
+    from progress.adapters.blobs import FolderExportFiles
+
+    return FolderExportFiles(settings.exports_dir)
 
 
 def _bus(settings: Settings, dead_letters: DeadLetters) -> EventBus:

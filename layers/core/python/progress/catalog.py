@@ -33,6 +33,9 @@ class Access(StrEnum):
     CURSOR_SECRET = "cursor-secret"  # read the HMAC key of `more` cursors  # noqa: S105
     PUBLISH_EVENTS = "publish-events"  # put events on the service bus (the outbox relay)
     CERTIFICATES = "certificates"  # read/write the certificate bucket (PDF + JSON documents)
+    EXPORTS = "exports"  # write (multipart) and read the export bucket's files: the exporter
+    EXPORT_LINKS = "export-links"  # GetObject on export files: sign download URLs (presigned)
+    DEAD_LETTERS = "dead-letters"  # receive/delete on the consumers' DLQs (list, redrive)
 
 
 @dataclass(frozen=True, slots=True)
@@ -129,6 +132,13 @@ FUNCTIONS: Final[tuple[Function, ...]] = (
         timeout_s=60,
     ),
     Function(
+        "exporter",
+        Trigger.EVENT,
+        frozenset({Access.TABLE_DATA, Access.EXPORTS}),
+        "progress.export.requested.v1 -> a compliance export file (NDJSON or CSV) in parts",
+        timeout_s=900,  # Lambda's limit: longer exports checkpoint and continue (docs/exports.md)
+    ),
+    Function(
         "sweeper",
         Trigger.SCHEDULE,
         frozenset({Access.TABLE_DATA}),
@@ -141,6 +151,20 @@ FUNCTIONS: Final[tuple[Function, ...]] = (
         Trigger.API,
         frozenset({Access.TABLE_DATA, Access.CURSOR_SECRET, Access.CERTIFICATES}),
         "Attempts and completions per learner / activity; certificate verification",
+    ),
+    Function(
+        "admin_api",
+        Trigger.API,
+        frozenset(
+            {
+                Access.TABLE_DATA,
+                Access.CURSOR_SECRET,
+                Access.PUBLISH_EVENTS,  # dead-letter redrive
+                Access.DEAD_LETTERS,
+                Access.EXPORT_LINKS,  # presigned download URLs of export files
+            }
+        ),
+        "Internal admin API: tenants, credentials, learners, transcripts, exports, dead letters",
     ),
 )
 
@@ -157,9 +181,20 @@ ROUTES: Final[tuple[Route, ...]] = (
         "Attempts and completion records per learner and per activity (cursor-paginated)",
     ),
     Route(
+        "/admin",
+        "admin_api",
+        "Internal admin API (OpenAPI: schemas/openapi/admin-api.json)",
+    ),
+    Route(
         "/certificates",
         "progress_api",
         "Certificate verification: anyone holding a certificate's id may check it",
+        authorizer=None,
+    ),
+    Route(
+        "/exports",
+        "progress_api",
+        "Export downloads by signed, expiring URL (the local runtime's; S3 presigns on AWS)",
         authorizer=None,
     ),
 )
@@ -178,6 +213,13 @@ RULES: Final[tuple[Rule, ...]] = (
         ("progress.completion.recorded.v1",),
         "certificates",
         "Each completion record (each new attempt version) issues or revises its certificate",
+    ),
+    Rule(
+        "export-requested-to-exporter",
+        "progress",
+        ("progress.export.requested.v1",),
+        "exporter",
+        "A requested export (or its continuation) is written by the exporter",
     ),
 )
 # The GDPR erasure saga adds a state machine; until then the table is empty.

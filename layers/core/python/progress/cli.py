@@ -10,6 +10,9 @@
     progress-admin sweep                     # close attempts past their inactivity timeout
     progress-admin dlq list [--consumer projection]
     progress-admin dlq redrive [--consumer C] [--id ID ...]     # publish again, then remove
+    progress-admin export create acme --kind statements --format ndjson \
+        [--agent '{"mbox":"mailto:ann@example.com"}'] [--wait]   # then prints the download URL
+    progress-admin export status acme ID | export list acme
 
 Settings come from the same environment as the service (BACKEND, DATA_DIR, TABLE_NAME, ...).
 """
@@ -19,14 +22,19 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+import threading
+import time
 from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from progress.app.dispatch import Dispatcher, redrive
+from progress.app.ports import ExportJob
 from progress.app.progress import ReplayReport
 from progress.domain.errors import DomainError
+from progress.domain.exports import FORMATS, KINDS, TERMINAL
 from progress.domain.progress_rules import ProgressRules
+from progress.domain.statements import agent_key
 from progress.domain.tenancy import parse_scopes
 from progress.settings import Settings, SettingsError
 
@@ -54,6 +62,11 @@ def _parser() -> argparse.ArgumentParser:
     ccreate.add_argument("--label", default="api")
     ccreate.add_argument("--key", help="choose the key (default: random)")
     ccreate.add_argument("--secret", help="choose the secret (default: random)")
+    ccreate.add_argument(
+        "--agent",
+        help="a learner's own credential: the learner as xAPI Agent JSON (with"
+        " statements/read/mine it reads that learner's transcript)",
+    )
     clist = cred.add_parser("list", help="list a tenant's credentials (never secrets)")
     clist.add_argument("tenant_id")
 
@@ -86,6 +99,25 @@ def _parser() -> argparse.ArgumentParser:
     dredrive = dlq.add_parser("redrive", help="publish dead letters again, then remove them")
     dredrive.add_argument("--consumer")
     dredrive.add_argument("--id", action="append", default=[], dest="ids")
+
+    export = sub.add_parser("export", help="compliance exports (NDJSON / CSV)").add_subparsers(
+        dest="action", required=True
+    )
+    ecreate = export.add_parser("create", help="request an export (runs asynchronously)")
+    ecreate.add_argument("tenant_id")
+    ecreate.add_argument("--kind", required=True, choices=KINDS)
+    ecreate.add_argument("--format", default="ndjson", choices=FORMATS)
+    ecreate.add_argument("--agent", help='one learner, an xAPI Agent: \'{"mbox":"mailto:..."}\'')
+    ecreate.add_argument("--id", help="the export's id (idempotent: the same id, the same job)")
+    ecreate.add_argument(
+        "--wait", action="store_true", help="show progress until done; print the download URL"
+    )
+    estatus = export.add_parser("status", help="an export's status (and URL when done)")
+    estatus.add_argument("tenant_id")
+    estatus.add_argument("export_id")
+    elist = export.add_parser("list", help="a tenant's exports, newest first")
+    elist.add_argument("tenant_id")
+    elist.add_argument("--limit", type=int, default=20)
     return parser
 
 
@@ -107,6 +139,8 @@ def run(argv: Sequence[str], settings: Settings) -> int:
 def _run(args: argparse.Namespace, svc: Services) -> int:
     if args.command in ("rules", "replay", "sweep", "dlq"):
         return _progress(args, svc)
+    if args.command == "export":
+        return _export(args, svc)
     if args.command == "tenant":
         tenant = svc.tenants.create_tenant(args.tenant_id, args.name)
         print(f"tenant {tenant.id} ({tenant.name}) created {tenant.created}")
@@ -117,14 +151,20 @@ def _run(args: argparse.Namespace, svc: Services) -> int:
             label=args.label,
             key=args.key,
             secret=args.secret,
+            learner=None if args.agent is None else _learner(args.agent),
         )
         print(f"tenant  {credential.tenant_id}")
         print(f"key     {credential.key}")
         print(f"secret  {secret}    (shown once; stored hashed)")
         print(f"scopes  {' '.join(sorted(credential.scopes))}")
+        if credential.learner:
+            print(f"learner {credential.learner}")
     else:
         for c in svc.tenant_store.list_credentials(args.tenant_id):
-            print(f"{c.key}\t{c.label}\t{' '.join(sorted(c.scopes))}\t{c.created}")
+            print(
+                f"{c.key}\t{c.label}\t{' '.join(sorted(c.scopes))}\t{c.created}"
+                + (f"\t{c.learner}" if c.learner else "")
+            )
     return 0
 
 
@@ -188,6 +228,85 @@ def _progress(args: argparse.Namespace, svc: Services) -> int:
     return 0 if not failed else 1
 
 
+def _export(args: argparse.Namespace, svc: Services) -> int:
+    exports = svc.exports
+    if args.action == "list":
+        jobs, _ = exports.list(args.tenant_id, None, args.limit)
+        for job in jobs:
+            print(
+                f"{job.id}\t{job.kind}\t{job.format}\t{job.status}\t{job.rows} rows"
+                f"\t{job.learner or '(tenant)'}"
+            )
+        print(f"{len(jobs)} export(s)")
+        return 0
+    if args.action == "status":
+        return _show(svc, exports.get(args.tenant_id, args.export_id))
+    learner = None if args.agent is None else _learner(args.agent)
+    job = exports.request(args.tenant_id, args.kind, args.format, learner, export_id=args.id)
+    print(
+        f"export {job.id} {job.status}: {job.kind} of {learner or args.tenant_id} as {job.format}"
+    )
+    if not args.wait:
+        if svc.outbox is not None and not svc.settings.event_bus_name:
+            print("  runs when `make run` delivers events (or add --wait to run it here)")
+        return 0
+    return _show(svc, _wait(svc, job))
+
+
+def _wait(svc: Services, job: ExportJob) -> ExportJob:
+    """Poll the job with a progress bar until it is done or failed.
+
+    Where events are delivered in-process (SQLite or memory, no EVENT_BUS_NAME) nobody may be
+    running `make run`: this process then delivers the outbox itself, with the very pump the
+    local server runs (rules, the exporter handler, retries, dead letters), in a thread beside
+    the poll. A server that drains the same outbox meanwhile is harmless: the job's lease lets
+    one worker run it and the other delivery does nothing. On DynamoDB the table's stream
+    delivers (the relay, EventBridge, the exporter Lambda): the CLI only polls."""
+    from tqdm import tqdm
+
+    drainer: threading.Thread | None = None
+    if svc.outbox is not None and not svc.settings.event_bus_name:
+        from progress.bootstrap import install
+        from progress.local.dispatcher import Pump, functions_dir_loader
+        from progress.local.server import LambdaContext
+
+        install(svc)  # the handlers' services() are this command's
+        pump = Pump(svc, functions_dir_loader(), LambdaContext)
+        drainer = threading.Thread(target=pump.drain, name="export-drain", daemon=True)
+        drainer.start()
+    with tqdm(total=job.total, unit=" rows", desc=f"export {job.id[:8]}") as bar:
+        while True:
+            job = svc.exports.get(job.tenant, job.id)
+            if job.total is not None:
+                bar.total = job.total
+            bar.update(job.rows - bar.n)
+            bar.set_postfix_str(job.status)
+            if job.status in TERMINAL:
+                break
+            time.sleep(0.25)
+    if drainer is not None:
+        drainer.join()
+    return job
+
+
+def _show(svc: Services, job: ExportJob) -> int:
+    print(f"id       {job.id}")
+    print(f"status   {job.status}")
+    print(f"kind     {job.kind} ({job.format}) of {job.learner or 'the whole tenant'}")
+    print(f"rows     {job.rows}" + ("" if job.total is None else f" of {job.total}"))
+    if job.error:
+        print(f"error    {job.error}")
+    if job.status != "done":
+        return 1 if job.status == "failed" else 0
+    url, expires = svc.exports.download_url(job)
+    print(f"size     {job.size} bytes, sha256 {job.sha256}")
+    if not svc.settings.export_bucket and job.blob_key is not None:
+        print(f"file     {svc.settings.exports_dir / job.blob_key}")
+    print(f"url      {url}")
+    print(f"expires  {time.strftime('%Y-%m-%dT%H:%M:%SZ', time.gmtime(expires))}")
+    return 0
+
+
 def _migrate(settings: Settings, target: int | None) -> int:
     if settings.backend != "sqlite":
         print("migrate: BACKEND must be sqlite (use backfill for dynamodb)", file=sys.stderr)
@@ -246,3 +365,15 @@ def main(argv: Sequence[str] | None = None) -> None:
 
 if __name__ == "__main__":
     main()
+
+
+def _learner(agent_json: str) -> str:
+    """The learner key of ``--agent``; ValueError naming the option when it is not an Agent."""
+    try:
+        agent = json.loads(agent_json)
+    except json.JSONDecodeError:
+        raise ValueError("--agent: not valid JSON") from None
+    key = agent_key(agent) if isinstance(agent, dict) else None
+    if key is None:
+        raise ValueError("--agent: an xAPI Agent with one identifier is required")
+    return key

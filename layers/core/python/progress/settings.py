@@ -24,6 +24,7 @@ ENV_INDEX_SHARDS = "INDEX_SHARDS"
 ENV_AUTHORITY_HOMEPAGE = "AUTHORITY_HOMEPAGE"
 ENV_EVENT_BUS_NAME = "EVENT_BUS_NAME"
 ENV_CERTIFICATE_BUCKET = "CERTIFICATE_BUCKET"
+ENV_EXPORT_BUCKET = "EXPORT_BUCKET"  # compliance export files (S3); empty: DATA_DIR/exports
 ENV_PUBLIC_BASE_URL = "PUBLIC_BASE_URL"  # where certificate verification URLs point
 # JSON object: consumer function name -> SQS URL of its dead-letter queue (AWS only).
 ENV_DEAD_LETTER_QUEUES = "DEAD_LETTER_QUEUES"
@@ -51,12 +52,17 @@ class Settings:
     authority_homepage: str = "https://progress.invalid/credentials"
     event_bus_name: str = ""  # empty: the local dispatcher delivers events in-process
     certificate_bucket: str = ""  # empty: certificates go to DATA_DIR/certificates
+    export_bucket: str = ""  # empty: export files go to DATA_DIR/exports (signed local URLs)
     public_base_url: str = "http://127.0.0.1:8080"
     dead_letter_queues: Mapping[str, str] | None = None  # None: DLQ rows in the local store
 
     @property
     def sqlite_path(self) -> Path:
         return self.data_dir / "progress.db"
+
+    @property
+    def exports_dir(self) -> Path:
+        return self.data_dir / "exports"
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
@@ -93,6 +99,7 @@ class Settings:
             authority_homepage=env.get(ENV_AUTHORITY_HOMEPAGE) or d.authority_homepage,
             event_bus_name=env.get(ENV_EVENT_BUS_NAME, ""),
             certificate_bucket=env.get(ENV_CERTIFICATE_BUCKET, ""),
+            export_bucket=env.get(ENV_EXPORT_BUCKET, ""),
             public_base_url=(env.get(ENV_PUBLIC_BASE_URL) or d.public_base_url).rstrip("/"),
             dead_letter_queues=_queues(env.get(ENV_DEAD_LETTER_QUEUES), problems),
         )

@@ -6,11 +6,12 @@ import itertools
 import threading
 import uuid
 from collections import defaultdict
-from collections.abc import Collection, Mapping, Sequence
+from collections.abc import Collection, Iterator, Mapping, Sequence
 from dataclasses import replace
 
 import orjson
 
+from progress.adapters.blobs import check_key
 from progress.app.ports import (
     AlreadyProcessed,
     AttemptFilter,
@@ -19,6 +20,8 @@ from progress.app.ports import (
     DeadLetter,
     DuplicateIds,
     Envelope,
+    ExportJob,
+    ExportPosition,
     InboxEntry,
     ListPosition,
     ProgressCommit,
@@ -452,3 +455,116 @@ class MemoryBlobStore:
 
     def get(self, key: str) -> tuple[bytes, str] | None:
         return self._blobs.get(key)
+
+
+# ---------------------------------------------------------------------------------- exports
+
+
+class MemoryExportStore:
+    """Reference semantics of ``ExportStore``; shares a ``MemoryOutbox``."""
+
+    def __init__(self, outbox: MemoryOutbox | None = None) -> None:
+        self.outbox = outbox or MemoryOutbox()
+        self._lock = threading.Lock()
+        self._jobs: dict[tuple[str, str], ExportJob] = {}
+
+    def create(self, job: ExportJob, envelope: Envelope) -> None:
+        with self._lock:
+            if (job.tenant, job.id) in self._jobs:
+                raise Conflict(f"export {job.id}: already exists")
+            self._jobs[(job.tenant, job.id)] = job
+            self.outbox.append([envelope])
+
+    def update(self, job: ExportJob, envelope: Envelope | None = None) -> None:
+        with self._lock:
+            stored = self._jobs.get((job.tenant, job.id))
+            if stored is None or stored.version != job.version - 1:
+                raise VersionConflict(job.id)
+            self._jobs[(job.tenant, job.id)] = job
+            if envelope is not None:
+                self.outbox.append([envelope])
+
+    def get(self, tenant: str, export_id: str) -> ExportJob | None:
+        with self._lock:
+            return self._jobs.get((tenant, export_id))
+
+    def list(
+        self, tenant: str, after: tuple[int, str] | None, limit: int
+    ) -> tuple[list[ExportJob], ExportPosition | None]:
+        with self._lock:
+            jobs = sorted(
+                (j for (t, _), j in self._jobs.items() if t == tenant),
+                key=lambda j: (j.created_us, j.id),
+                reverse=True,
+            )
+        if after is not None:
+            jobs = [j for j in jobs if (j.created_us, j.id) < tuple(after)]
+        page = jobs[:limit]
+        more = len(jobs) > limit
+        return page, ExportPosition(page[-1].created_us, page[-1].id) if more else None
+
+
+class MemoryExportFiles:
+    """Export files in a dict; uploads as numbered parts until ``complete``. ``min_part_bytes``
+    is S3's unless told otherwise, so the service's part logic runs as it does on AWS."""
+
+    def __init__(self, min_part_bytes: int = 5 * 1024 * 1024) -> None:
+        self._min = min_part_bytes
+        self._lock = threading.Lock()
+        self._files: dict[str, tuple[bytes, str]] = {}
+        self._uploads: dict[str, tuple[str, str, dict[int, bytes]]] = {}
+
+    @property
+    def min_part_bytes(self) -> int:
+        return self._min
+
+    def start(self, key: str, content_type: str) -> str:
+        check_key(key)
+        upload_id = str(uuid.uuid4())
+        with self._lock:
+            self._uploads[upload_id] = (key, content_type, {})
+        return upload_id
+
+    def put_part(self, key: str, upload_id: str, number: int, data: bytes) -> str:
+        with self._lock:
+            found = self._uploads.get(upload_id)
+            if found is None or found[0] != key:
+                raise KeyError(f"no upload {upload_id} of {key}")
+            found[2][number] = bytes(data)
+        return f"{number}:{len(data)}"
+
+    def complete(self, key: str, upload_id: str, parts: Sequence[tuple[int, str]]) -> None:
+        with self._lock:
+            found = self._uploads.pop(upload_id, None)
+            if found is None or found[0] != key:
+                raise KeyError(f"no upload {upload_id} of {key}")
+            stored = found[2]
+            for i, (number, tag) in enumerate(parts):
+                data = stored.get(number)
+                if data is None or tag != f"{number}:{len(data)}":
+                    raise ValueError(f"part {number}: not uploaded as {tag}")
+                if i < len(parts) - 1 and len(data) < self._min:
+                    raise ValueError(f"part {number}: smaller than {self._min} bytes")
+            self._files[key] = (b"".join(stored[n] for n, _ in parts), found[1])
+
+    def abort(self, key: str, upload_id: str) -> None:
+        with self._lock:
+            self._uploads.pop(upload_id, None)
+
+    def put(self, key: str, data: bytes, content_type: str) -> None:
+        check_key(key)
+        with self._lock:
+            self._files[key] = (bytes(data), content_type)
+
+    def read(self, key: str) -> Iterator[bytes] | None:
+        with self._lock:
+            found = self._files.get(key)
+        return None if found is None else iter([found[0]])
+
+    def signed_url(self, key: str, filename: str, expires_s: int) -> str | None:
+        return None
+
+    def uploads(self) -> int:
+        """Uploads started and neither completed nor aborted (tests)."""
+        with self._lock:
+            return len(self._uploads)

@@ -1,6 +1,6 @@
 """SQLite adapters: the embedded default of ``make run`` -- one file, WAL, an index per query.
 
-Schema (version 7):
+Schema (version 8):
   statements(seq) rowid, UNIQUE (tenant, id)   body BLOB exactly as served; groups JSON; ref;
       voiding. Appended in ``stored`` order (v4; v1-v3 kept it WITHOUT ROWID by (tenant, id))
   statement_index(tenant, key, stored_us, id) PK   one row per index key of a Statement; ``key``
@@ -20,7 +20,9 @@ Schema (version 7):
       a sequence is never reused, so a late ``published()`` cannot delete a newer row (v5)
   progress_rules(tenant) PK, dead_letters(id) PK, certificates(id) PK (v5)
   idempotency(tenant, key) PK   Idempotency-Key records of admin API writes (v6)
-  exports(tenant, id) PK   compliance export jobs: a JSON snapshot + created order (v7)
+  credentials.learner: the agent key a learner's own credential reads the progress of (v8)
+  exports(tenant, id) PK   compliance export jobs: a JSON snapshot, its version (conditional
+      updates) and the created order; attempts_tenant lists a tenant's attempts for them (v7)
 Every query pattern of GET /statements is one range scan of ``statement_index`` joined to
 ``statements`` by (tenant, id). Versions are kept in ``PRAGMA user_version``; ``migrate`` moves
 a database up or down, one reversible step at a time.
@@ -50,6 +52,8 @@ from progress.app.ports import (
     DeadLetter,
     DuplicateIds,
     Envelope,
+    ExportJob,
+    ExportPosition,
     InboxEntry,
     ListPosition,
     ProgressCommit,
@@ -216,15 +220,21 @@ MIGRATIONS: list[tuple[str, list[str], list[str]]] = [
         ["DROP TABLE idempotency"],
     ),
     (
-        "compliance exports: jobs",
+        "compliance exports: jobs, and a tenant-wide listing of attempts",
         [
             """CREATE TABLE exports (
                  tenant TEXT NOT NULL, id TEXT NOT NULL, created_us INTEGER NOT NULL,
-                 job BLOB NOT NULL,
+                 version INTEGER NOT NULL, job BLOB NOT NULL,
                  PRIMARY KEY (tenant, id))""",
             "CREATE INDEX exports_created ON exports (tenant, created_us, id)",
+            "CREATE INDEX attempts_tenant ON attempts (tenant, started_us, id)",
         ],
-        ["DROP TABLE exports"],
+        ["DROP INDEX IF EXISTS attempts_tenant", "DROP TABLE exports"],
+    ),
+    (
+        "credentials: the learner of a learner's own credential",
+        ["ALTER TABLE credentials ADD COLUMN learner TEXT"],
+        ["ALTER TABLE credentials DROP COLUMN learner"],
     ),
 ]
 LATEST = len(MIGRATIONS)
@@ -563,7 +573,9 @@ class SqliteTenantStore:
             if row is not None and row[0] != credential.tenant_id:
                 raise Conflict(f"credential key {credential.key!r} belongs to another tenant")
             conn.execute(
-                "INSERT OR REPLACE INTO credentials VALUES (?,?,?,?,?,?)",
+                "INSERT OR REPLACE INTO credentials"
+                " (key, tenant, secret_hash, scopes, label, created, learner)"
+                " VALUES (?,?,?,?,?,?,?)",
                 (
                     credential.key,
                     credential.tenant_id,
@@ -571,12 +583,13 @@ class SqliteTenantStore:
                     " ".join(sorted(credential.scopes)),
                     credential.label,
                     credential.created,
+                    credential.learner,
                 ),
             )
 
     def get_credential(self, key: str) -> Credential | None:
         row = self._db.conn.execute(
-            "SELECT key, tenant, secret_hash, scopes, label, created FROM credentials"
+            "SELECT key, tenant, secret_hash, scopes, label, created, learner FROM credentials"
             " WHERE key = ?",
             (key,),
         ).fetchone()
@@ -584,7 +597,7 @@ class SqliteTenantStore:
 
     def list_credentials(self, tenant_id: str) -> list[Credential]:
         rows = self._db.conn.execute(
-            "SELECT key, tenant, secret_hash, scopes, label, created FROM credentials"
+            "SELECT key, tenant, secret_hash, scopes, label, created, learner FROM credentials"
             " WHERE tenant = ? ORDER BY key",
             (tenant_id,),
         ).fetchall()
@@ -606,7 +619,7 @@ class SqliteTenantStore:
 
 
 def _credential(row: tuple[Any, ...]) -> Credential:
-    key, tenant, secret_hash, scopes, label, created = row
+    key, tenant, secret_hash, scopes, label, created, learner = row
     return Credential(
         key=key,
         tenant_id=tenant,
@@ -614,6 +627,7 @@ def _credential(row: tuple[Any, ...]) -> Credential:
         scopes=frozenset(Scope(s) for s in scopes.split()),
         label=label,
         created=created,
+        learner=learner,
     )
 
 
@@ -847,16 +861,20 @@ class SqliteAttemptStore:
     def list(
         self, tenant: str, where: AttemptFilter, after: ListPosition | None, limit: int
     ) -> tuple[list[AttemptSummary], ListPosition | None]:
-        column, value = (
-            ("learner", where.learner)
-            if where.learner is not None
-            else ("activity", where.activity_id)
-        )
+        if where.learner is not None:
+            column, value = "learner", where.learner
+        elif where.activity_id is not None:
+            column, value = "activity", where.activity_id
+        else:
+            column, value = "tenant", None  # every attempt of the tenant (exports)
         sql = (
             f"SELECT snapshot FROM attempts INDEXED BY attempts_{column}"  # noqa: S608 - fixed names
-            f" WHERE tenant = ? AND {column} = ?"
+            " WHERE tenant = ?"
         )
-        args: list[Any] = [tenant, value]
+        args: list[Any] = [tenant]
+        if value is not None:
+            sql += f" AND {column} = ?"
+            args.append(value)
         if after is not None:
             sql += " AND (started_us, id) < (?, ?)"
             args += [after.started_us, after.attempt_id]
@@ -890,6 +908,63 @@ class SqliteOutbox:
         if sequences:
             with self._db.write() as conn:
                 conn.executemany("DELETE FROM outbox WHERE seq = ?", [(s,) for s in sequences])
+
+
+class SqliteExportStore:
+    """Export jobs as JSON snapshots; a job and its outbox row commit in one transaction, and an
+    update is conditional on the version it replaces."""
+
+    def __init__(self, db: Database) -> None:
+        self._db = db
+
+    def create(self, job: ExportJob, envelope: Envelope) -> None:
+        try:
+            with self._db.write() as conn:
+                conn.execute(
+                    "INSERT INTO exports (tenant, id, created_us, version, job) VALUES (?,?,?,?,?)",
+                    (job.tenant, job.id, job.created_us, job.version, orjson.dumps(job.snapshot())),
+                )
+                conn.execute("INSERT INTO outbox (envelope) VALUES (?)", (orjson.dumps(envelope),))
+        except sqlite3.IntegrityError as exc:
+            raise Conflict(f"export {job.id}: already exists") from exc
+
+    def update(self, job: ExportJob, envelope: Envelope | None = None) -> None:
+        with self._db.write() as conn:
+            changed = conn.execute(
+                "UPDATE exports SET version = ?, job = ?"
+                " WHERE tenant = ? AND id = ? AND version = ?",
+                (
+                    job.version,
+                    orjson.dumps(job.snapshot()),
+                    job.tenant,
+                    job.id,
+                    job.version - 1,
+                ),
+            ).rowcount
+            if changed != 1:
+                raise VersionConflict(job.id)
+            if envelope is not None:
+                conn.execute("INSERT INTO outbox (envelope) VALUES (?)", (orjson.dumps(envelope),))
+
+    def get(self, tenant: str, export_id: str) -> ExportJob | None:
+        row = self._db.conn.execute(
+            "SELECT job FROM exports WHERE tenant = ? AND id = ?", (tenant, export_id)
+        ).fetchone()
+        return None if row is None else ExportJob.restore(orjson.loads(row[0]))
+
+    def list(
+        self, tenant: str, after: tuple[int, str] | None, limit: int
+    ) -> tuple[list[ExportJob], ExportPosition | None]:
+        sql = "SELECT job FROM exports INDEXED BY exports_created WHERE tenant = ?"
+        args: list[Any] = [tenant]
+        if after is not None:
+            sql += " AND (created_us, id) < (?, ?)"
+            args += [after[0], after[1]]
+        sql += " ORDER BY created_us DESC, id DESC LIMIT ?"
+        rows = self._db.conn.execute(sql, (*args, limit + 1)).fetchall()
+        page = [ExportJob.restore(orjson.loads(r[0])) for r in rows[:limit]]
+        more = len(rows) > limit
+        return page, ExportPosition(page[-1].created_us, page[-1].id) if more else None
 
 
 class SqliteRulesStore:

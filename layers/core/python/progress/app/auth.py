@@ -43,6 +43,7 @@ class Authenticator:
             scopes=credential.scopes,
             label=credential.label,
             homepage=self._homepage,
+            learner=credential.learner,
         )
         with self._lock:
             if len(self._cache) > 10_000:

@@ -6,15 +6,17 @@ Every port has an in-memory twin (``progress.adapters.memory``) and one contract
 
 from __future__ import annotations
 
-from collections.abc import Collection, Mapping, Sequence
+from collections.abc import Collection, Iterator, Mapping, Sequence
 from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import Any, NamedTuple, Protocol
 
 from progress.domain.activities import DefinitionFields
 from progress.domain.attempts import Attempt
 from progress.domain.completion import CompletionRecord
 from progress.domain.documents import Document, DocumentKey, DocumentScope, Precondition
+from progress.domain.exports import Checkpoint as Checkpoint  # re-exported
+from progress.domain.exports import ExportJob as ExportJob  # re-exported
 from progress.domain.facts import AttemptKey, Score
 from progress.domain.progress_rules import ProgressRules
 from progress.domain.statements import (
@@ -261,16 +263,17 @@ class AttemptSummary:
 
 @dataclass(frozen=True, slots=True)
 class AttemptFilter:
-    """One of learner / activity_id is set (the two listing access patterns); ``completed``
-    keeps only attempts whose completion record is achieved."""
+    """At most one of learner / activity_id is set (the listing access patterns; neither: every
+    attempt of the tenant, for exports); ``completed`` keeps only attempts whose completion
+    record is achieved."""
 
     learner: str | None = None
     activity_id: str | None = None
     completed: bool = False
 
     def __post_init__(self) -> None:
-        if (self.learner is None) == (self.activity_id is None):
-            raise ValueError("AttemptFilter: exactly one of learner, activity_id")
+        if self.learner is not None and self.activity_id is not None:
+            raise ValueError("AttemptFilter: at most one of learner, activity_id")
 
 
 @dataclass(frozen=True, slots=True)
@@ -408,4 +411,84 @@ class EventBus(Protocol):
 
     def publish(self, envelopes: Sequence[Envelope]) -> list[str | None]:
         """Publish in order; per envelope None when accepted, else the error."""
+        ...
+
+
+# ------------------------------------------------------------------ compliance exports
+#
+# ``ExportJob`` (progress.domain.exports) is the job; the store keeps it, committed with its
+# ``progress.export.requested.v1`` outbox row; ``ExportFiles`` holds the files.
+
+
+class ExportPosition(NamedTuple):
+    """Where a listing of export jobs stopped: newest first by (created_us, id)."""
+
+    created_us: int
+    export_id: str
+
+
+class ExportStore(Protocol):
+    """Export jobs of every tenant. Every write is conditional (no read-then-write)."""
+
+    def create(self, job: ExportJob, envelope: Envelope) -> None:
+        """Store a new job and its outbox row in one commit; ``Conflict`` if the id exists
+        (then nothing is written)."""
+        ...
+
+    def update(self, job: ExportJob, envelope: Envelope | None = None) -> None:
+        """Store ``job`` over the stored version ``job.version - 1``, with ``envelope`` (a
+        continuation) as an outbox row of the same commit; ``VersionConflict`` when the stored
+        version is another (nothing written)."""
+        ...
+
+    def get(self, tenant: str, export_id: str) -> ExportJob | None: ...
+
+    def list(
+        self, tenant: str, after: tuple[int, str] | None, limit: int
+    ) -> tuple[list[ExportJob], ExportPosition | None]:
+        """Newest first by (created_us, id), strictly after ``after``; the position to continue
+        from, or None when there is no more."""
+        ...
+
+
+class ExportFiles(Protocol):
+    """Export files by key (S3 on AWS, a folder locally), written in numbered parts so that a
+    worker never holds a whole file and can resume after a crash: uploaded parts are kept until
+    ``complete`` joins them in number order (S3 multipart upload semantics)."""
+
+    @property
+    def min_part_bytes(self) -> int:
+        """Every part but the last must be at least this large (S3: 5 MiB)."""
+        ...
+
+    def start(self, key: str, content_type: str) -> str:
+        """Begin a file; returns its upload id."""
+        ...
+
+    def put_part(self, key: str, upload_id: str, number: int, data: bytes) -> str:
+        """Store part ``number`` (1..10000; the same number again replaces it); returns the tag
+        ``complete`` needs."""
+        ...
+
+    def complete(self, key: str, upload_id: str, parts: Sequence[tuple[int, str]]) -> None:
+        """Make the file the parts, in order; readers see the old file or the new, never a
+        part of it."""
+        ...
+
+    def abort(self, key: str, upload_id: str) -> None:
+        """Forget an upload's parts (absent: nothing to do)."""
+        ...
+
+    def put(self, key: str, data: bytes, content_type: str) -> None:
+        """A small file in one write."""
+        ...
+
+    def read(self, key: str) -> Iterator[bytes] | None:
+        """The file's bytes in chunks; None when absent."""
+        ...
+
+    def signed_url(self, key: str, filename: str, expires_s: int) -> str | None:
+        """A URL anyone may GET the file at for ``expires_s`` seconds, served as an attachment
+        named ``filename`` (S3: presigned); None when the store has no such URLs (then the
+        service signs its own, served by the local runtime)."""
         ...

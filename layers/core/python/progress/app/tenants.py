@@ -42,6 +42,7 @@ class TenantAdmin:
         label: str = "api",
         key: str | None = None,
         secret: str | None = None,
+        learner: str | None = None,
     ) -> tuple[Credential, str]:
         """Create (or re-key) a credential; returns it and the plain secret, shown only once."""
         if self._store.get_tenant(tenant_id) is None:
@@ -59,6 +60,7 @@ class TenantAdmin:
             scopes=scopes,
             label=label,
             created=_now(),
+            learner=learner,
         )
         self._store.put_credential(credential)
         return credential, secret

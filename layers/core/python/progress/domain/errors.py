@@ -35,6 +35,10 @@ class NotFound(DomainError):
     """The single resource asked for does not exist (404)."""
 
 
+class Gone(DomainError):
+    """The resource existed but is no longer available, e.g. an expired signed URL (410)."""
+
+
 class Conflict(DomainError):
     """The request conflicts with stored data, e.g. another Statement under a stored id (409)."""
 

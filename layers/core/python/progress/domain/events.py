@@ -1,11 +1,13 @@
 """Domain events of progress and their envelope (DESIGN.md, Events).
 
-Four event types, each with a JSON Schema ``schemas/events/<type>.json`` (the contract):
+Five event types, each with a JSON Schema ``schemas/events/<type>.json`` (the contract):
 
 * ``progress.statement.stored.v1`` -- a Statement was stored; carries its ``StatementFact``, so
   projection (and its replay) never needs the Statement store;
 * ``progress.attempt.opened.v1`` / ``progress.attempt.closed.v1`` -- attempt state changes;
-* ``progress.completion.recorded.v1`` -- an attempt's completion record has a new value.
+* ``progress.completion.recorded.v1`` -- an attempt's completion record has a new value;
+* ``progress.export.requested.v1`` -- a compliance export was requested (or a worker that ran
+  out of time hands the rest of it on: a continuation).
 
 Ids are stable: a UUIDv5 of the type, the tenant, the aggregate (Statement or attempt) and, for
 attempt events, the attempt version that recorded them. A redelivered, re-derived or replayed
@@ -216,9 +218,51 @@ class CompletionRecorded:
         }
 
 
-DomainEvent = StatementStored | AttemptOpened | AttemptClosed | CompletionRecorded
+@dataclass(frozen=True, slots=True)
+class ExportRequested:
+    """The job is committed with this event; the ``exporter`` consumer runs it. A worker that
+    reaches the end of its time budget checkpoints and publishes continuation ``n`` (its id
+    differs from the request's, so it is a new event, not a redelivery)."""
+
+    TYPE: ClassVar[str] = "progress.export.requested.v1"
+    tenant: str
+    export_id: str
+    kind: str
+    format: str
+    learner: str | None
+    requested_us: int
+    continuation: int = 0  # 0: the request itself
+    occurred_us: int = 0  # 0: the request time
+
+    @property
+    def event_id(self) -> str:
+        return stable_id("event", self.TYPE, self.tenant, self.export_id, self.continuation)
+
+    def __post_init__(self) -> None:
+        if not self.occurred_us:
+            object.__setattr__(self, "occurred_us", self.requested_us)
+
+    def data(self) -> dict[str, Any]:
+        return {
+            "export_id": self.export_id,
+            "kind": self.kind,
+            "format": self.format,
+            "learner": self.learner,
+            "requested_at": format_stored(self.requested_us),
+            "continuation": self.continuation,
+        }
+
+
+DomainEvent = StatementStored | AttemptOpened | AttemptClosed | CompletionRecorded | ExportRequested
 EVENT_TYPES = tuple(
-    cls.TYPE for cls in (StatementStored, AttemptOpened, AttemptClosed, CompletionRecorded)
+    cls.TYPE
+    for cls in (
+        StatementStored,
+        AttemptOpened,
+        AttemptClosed,
+        CompletionRecorded,
+        ExportRequested,
+    )
 )
 
 

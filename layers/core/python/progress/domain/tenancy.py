@@ -89,6 +89,9 @@ class Credential:
     scopes: frozenset[Scope]
     label: str
     created: str
+    # A learner's own credential: the agent key (``statements.agent_key``) of the one learner
+    # whose progress ``statements/read/mine`` lets it read (their transcript).
+    learner: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -100,6 +103,7 @@ class Principal:
     scopes: frozenset[Scope]
     label: str
     homepage: str
+    learner: str | None = None  # the credential's learner, if it is a learner's own
 
     @property
     def authority(self) -> dict[str, Any]:
@@ -118,6 +122,13 @@ class Principal:
 
     def may_read_own_statements(self) -> bool:
         return self.may_read_all_statements() or Scope.STATEMENTS_READ_MINE in self.scopes
+
+    def may_read_progress_of(self, learner: str) -> bool:
+        """Every learner's with a statements read scope; a learner credential with
+        ``statements/read/mine`` its own learner's only."""
+        if self.may_read_all_statements():
+            return True
+        return Scope.STATEMENTS_READ_MINE in self.scopes and learner == self.learner
 
     def is_operator(self) -> bool:
         return Scope.OPERATOR in self.scopes

@@ -5,7 +5,8 @@
     GET /progress/attempts?more=<cursor>                             (the next page)
     GET /progress/transcript?agent=...[&since=&until=&activity=][&format=json|pdf]
         one learner's transcript; PDF also by ``Accept: application/pdf``; names in the
-        ``Accept-Language`` of the request
+        ``Accept-Language`` of the request. A learner's own credential (statements/read/mine,
+        bound to the learner) may fetch its learner's, and ``agent`` may then be left out
     GET /certificates/{id}          the certificate's JSON record (public: the id is the secret)
     GET /certificates/{id}.pdf      its PDF
 
@@ -141,16 +142,32 @@ def page_body(
 _TRANSCRIPT_PARAMS = frozenset({"agent", "since", "until", "activity", "format"})
 
 
+def require_transcript_reader(principal: Principal, learner: str) -> None:
+    """Admins and readers of every Statement: any learner of the tenant. A learner's own
+    credential (``statements/read/mine`` bound to a learner): that learner only."""
+    if principal.may_read_progress_of(learner):
+        return
+    if principal.learner is not None and principal.may_read_own_statements():
+        raise Forbidden("agent: this credential may read its own learner's transcript only")
+    raise Forbidden(
+        "credentials lack the statements/read scope (or a learner's own statements/read/mine)"
+    )
+
+
 def parse_transcript(
-    params: dict[str, str], accept: str | None, langs: list[str]
+    params: dict[str, str], accept: str | None, langs: list[str], own: str | None = None
 ) -> tuple[TranscriptQuery, str]:
-    """(query, "json" | "pdf")."""
+    """(query, "json" | "pdf"). Without ``agent``, the learner is ``own`` (the learner of a
+    learner's own credential), if any."""
     unknown = sorted(set(params) - _TRANSCRIPT_PARAMS)
     if unknown:
         raise InvalidParameter(f"{', '.join(unknown)}: not a parameter of /progress/transcript")
-    if "agent" not in params:
+    if "agent" in params:
+        learner = agent_key(agent_param(params))
+    elif own is not None:
+        learner = own
+    else:
         raise InvalidParameter("agent: required (the learner, as an Agent JSON object)")
-    learner = agent_key(agent_param(params))
     if learner is None:
         raise InvalidParameter("agent: an Agent with one identifier is required")
     bounds: dict[str, int | None] = {}

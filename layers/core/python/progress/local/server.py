@@ -29,6 +29,7 @@ from urllib.parse import parse_qs, urlsplit
 
 from progress import bootstrap
 from progress.catalog import ROUTES, route_for
+from progress.catalog import function as catalog_function
 from progress.domain.errors import DomainError
 from progress.domain.tenancy import Scope
 from progress.edge.authorizer import DENIED_BODY, DENIED_HEADERS, DENIED_STATUS
@@ -38,6 +39,8 @@ from progress.settings import ENV_POWERTOOLS_METRICS_DISABLED, ENV_PUBLIC_BASE_U
 
 Handler = Callable[[dict[str, Any], Any], dict[str, Any]]
 DEFAULT_TENANT = "default"
+# The default credential works everywhere locally: xAPI, and the admin API as operator.
+LOCAL_SCOPES = frozenset({Scope.ALL, Scope.ADMIN, Scope.OPERATOR})
 DRAIN_LIMIT = 256 * 1024 * 1024
 REPO_ROOT = Path(__file__).resolve().parents[5]
 
@@ -55,16 +58,22 @@ def load_handler(function: str, functions_dir: Path | None = None) -> Handler:
 
 
 class LambdaContext:
-    """The attributes Powertools and our handlers read from a Lambda context."""
+    """The attributes Powertools and our handlers read from a Lambda context. The remaining
+    time counts down from the function's catalog timeout, as on Lambda."""
 
     def __init__(self, function: str) -> None:
         self.function_name = function
         self.memory_limit_in_mb = 1024
         self.invoked_function_arn = f"arn:aws:lambda:local:000000000000:function:{function}"
         self.aws_request_id = str(uuid.uuid4())
+        try:
+            timeout_s = catalog_function(function).timeout_s
+        except KeyError:
+            timeout_s = 30
+        self._deadline = time.monotonic() + timeout_s
 
     def get_remaining_time_in_millis(self) -> int:
-        return 30_000
+        return max(0, int((self._deadline - time.monotonic()) * 1000))
 
 
 def to_event(method: str, target: str, headers: dict[str, str], body: bytes) -> dict[str, Any]:
@@ -258,10 +267,16 @@ def ensure_default_credentials(svc: bootstrap.Services, data_dir: Path) -> tuple
     existing = svc.tenant_store.get_credential(key) if key else None
     from progress.domain.tenancy import verify_secret
 
-    if existing is not None and secret and verify_secret(secret, existing.secret_hash):
+    if (
+        existing is not None
+        and secret
+        and verify_secret(secret, existing.secret_hash)
+        and existing.scopes >= LOCAL_SCOPES
+    ):
         return key, secret  # type: ignore[return-value]
+    # Created, or re-created with the same key and secret when it predates a scope.
     credential, secret = svc.tenants.create_credential(
-        DEFAULT_TENANT, frozenset({Scope.ALL}), label="local admin", key=key, secret=secret
+        DEFAULT_TENANT, LOCAL_SCOPES, label="local admin", key=key, secret=secret
     )
     if not os.environ.get("LRS_KEY"):
         data_dir.mkdir(parents=True, exist_ok=True)
@@ -346,6 +361,10 @@ def serve(settings: Settings, host: str, port: int) -> None:
         base = running.url.removesuffix("/xapi")
         print(f"  progress  {base}/progress/attempts · /progress/completions", flush=True)
         print(f"  verify    {base}/certificates/<id> (public)", flush=True)
+        print(
+            f"  admin     {base}/admin/tenants (OpenAPI: schemas/openapi/admin-api.json)",
+            flush=True,
+        )
         print("  Ctrl-C stops.", flush=True)
         running.front.serve_forever(poll_interval=0.2)
     except KeyboardInterrupt:

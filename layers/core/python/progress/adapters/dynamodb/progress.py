@@ -41,6 +41,7 @@ from progress.adapters.dynamodb.table import (
     rules_pk,
     sweep_pk,
     sweep_sk,
+    tenant_listing_pk,
 )
 from progress.app.ports import (
     AlreadyProcessed,
@@ -321,6 +322,7 @@ class DynamoAttemptStore:
         for listing in (
             learner_listing_pk(th, attempt.key.learner),
             activity_listing_pk(th, attempt.key.activity_id, shard),
+            tenant_listing_pk(th, shard),
         ):
             entry: Item = {
                 **key_of(listing, listing_sk(attempt.started_us, attempt.id)),
@@ -392,6 +394,7 @@ class DynamoAttemptStore:
             ":ai": attempt_pointer_pk(th, ""),
             ":al": f"{th}#AL#",
             ":aa": f"{th}#AA#",
+            ":an": f"{th}#AN#",
             ":in": inbox_pk(th, consumer, ""),
             ":sw": "SWEEP#",
         }
@@ -399,7 +402,8 @@ class DynamoAttemptStore:
             "TableName": self._table,
             "FilterExpression": (
                 "begins_with(#pk, :at) OR begins_with(#pk, :ai) OR begins_with(#pk, :al)"
-                " OR begins_with(#pk, :aa) OR (begins_with(#pk, :in) AND #c = :c)"
+                " OR begins_with(#pk, :aa) OR begins_with(#pk, :an)"
+                " OR (begins_with(#pk, :in) AND #c = :c)"
                 " OR (begins_with(#pk, :sw) AND #t = :t)"
             ),
             "ProjectionExpression": "#pk, #sk",
@@ -436,18 +440,19 @@ class DynamoAttemptStore:
     def list(
         self, tenant: str, where: AttemptFilter, after: ListPosition | None, limit: int
     ) -> tuple[list[AttemptSummary], ListPosition | None]:
-        """One Query per listing partition (the learner's; the Activity's shards), newest first
-        below ``after``, merged; ``completed`` is a FilterExpression on ``done``. Reads
-        ``limit + 1`` matches to know whether there is more."""
+        """One Query per listing partition (the learner's; the Activity's or the tenant's
+        shards), newest first below ``after``, merged; ``completed`` is a FilterExpression on
+        ``done``. Reads ``limit + 1`` matches to know whether there is more."""
         th = tenant_hash(tenant)
         if where.learner is not None:
             pks = [learner_listing_pk(th, where.learner)]
-        else:
-            assert where.activity_id is not None  # AttemptFilter: exactly one is set
+        elif where.activity_id is not None:
             pks = [
                 activity_listing_pk(th, where.activity_id, shard)
                 for shard in range(self._listing_shards)
             ]
+        else:  # every attempt of the tenant (exports)
+            pks = [tenant_listing_pk(th, shard) for shard in range(self._listing_shards)]
         bound = None if after is None else listing_sk(after.started_us, after.attempt_id)
         streams = [self._listing(pk, bound, where, limit + 1) for pk in pks]
         merged = heapq.merge(*streams, key=lambda s: (s.started_us, s.attempt_id), reverse=True)

@@ -49,7 +49,7 @@ STREAM_SPECIFICATION: Final[StreamSpecificationTypeDef] = {
     "StreamViewType": "NEW_AND_OLD_IMAGES",
 }
 OUTBOX_ATTRIBUTE: Final = "outbox"  # L of B: the envelopes (JSON) the write of this item announces
-TTL_ATTRIBUTE: Final = "ttl_s"  # N, epoch seconds: the table's TimeToLive attribute (inbox items)
+TTL_ATTRIBUTE: Final = "ttl_s"  # N, epoch seconds: the TimeToLive attribute (inbox, idempotency)
 
 ITEM_LIMIT: Final = 400 * 1024  # DynamoDB's item size limit, attribute names included
 _BATCH_GET_KEYS: Final = 100
@@ -171,6 +171,31 @@ def rules_pk(th: str) -> str:
 
 def certificate_pk(certificate_id: str) -> str:
     return f"CERT#{certificate_id}"
+
+
+def tenant_listing_pk(th: str, shard: int) -> str:
+    """Every attempt of a tenant (exports), spread over ``listing_shards`` partitions."""
+    return f"{th}#AN#{shard}"
+
+
+# Compliance exports (``adapters/dynamodb/exports.py``): EX job, EXL the tenant's job listing.
+
+
+def export_pk(th: str, export_id: str) -> str:
+    return f"{th}#EX#{export_id}"
+
+
+def export_listing_pk(th: str) -> str:
+    return f"{th}#EXL"
+
+
+def export_listing_sk(created_us: int, export_id: str) -> str:
+    return f"{created_us:017d}#{export_id}"
+
+
+def idempotency_pk(th: str) -> str:
+    """The partition of a tenant's Idempotency-Key records (sk: Powertools' hashed key)."""
+    return f"{th}#IDEMPOTENCY"
 
 
 def key_of(pk: str, sk: str) -> Item:

@@ -127,6 +127,8 @@ class DynamoTenantStore:
             "label": {"S": credential.label},
             "created": {"S": credential.created},
         }
+        if credential.learner is not None:
+            attributes["learner"] = {"S": credential.learner}
         listing_pk = tenant_pk(tenant_hash(credential.tenant_id))
         try:
             self._client.transact_write_items(
@@ -191,4 +193,5 @@ def _credential(item: Item) -> Credential:
         scopes=frozenset(Scope(s["S"]) for s in item["scopes"]["L"]),
         label=item["label"]["S"],
         created=item["created"]["S"],
+        learner=item["learner"]["S"] if "learner" in item else None,
     )
