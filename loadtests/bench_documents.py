@@ -128,7 +128,10 @@ def run_documents(quick: bool, summary: list[str]) -> None:
             bootstrap.install(None)
             svc.close()
     with ExitStack() as stack:
-        settings = Settings(backend="dynamodb", data_dir=Path("."))
+        # A fixed cursor secret: nothing written beside the checkout (a key file once was).
+        settings = Settings(
+            backend="dynamodb", data_dir=Path("."), cursor_secret="bench-documents-cursor-key"
+        )
         client: Any = moto.start(stack, settings.table_name)
         svc = with_credential(bootstrap.build(settings, dynamodb_client=client))
         bootstrap.install(svc)
