@@ -71,7 +71,7 @@ from progress.domain.statements import (
 from progress.domain.tenancy import Scope
 from progress.edge.xapi.validation import validate_statement
 from progress.local.server import LambdaContext, load_handler, to_event
-from progress.settings import Settings
+from progress.settings import ENV_POWERTOOLS_METRICS_DISABLED, Settings
 
 Handler = Callable[[dict[str, Any], Any], dict[str, Any]]
 REPO = Path(__file__).resolve().parents[1]
@@ -913,17 +913,19 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--profile", action="store_true", help="cProfile the stubbed ingest path")
     parser.add_argument(
         "--only",
-        default="ingest,query,documents,import,progress,transcripts",
+        default="ingest,query,documents,import,progress,transcripts,exports",
         help="sections to run",
     )
     parser.add_argument("--cache-dir", default=str(REPO / ".bench"), help="default: .bench/")
     args = parser.parse_args(argv)
     sections = {s.strip() for s in args.only.split(",") if s.strip()}
-    known = {"ingest", "query", "documents", "import", "progress", "transcripts"}
+    known = {"ingest", "query", "documents", "import", "progress", "transcripts", "exports"}
     unknown = sections - known
     if unknown:
         parser.error(f"--only: unknown section(s) {', '.join(sorted(unknown))}")
     sizes = QUICK if args.quick else FULL
+    # Nobody collects EMF metrics here: keep stdout for the figures (as `make run` does).
+    os.environ.setdefault(ENV_POWERTOOLS_METRICS_DISABLED, "true")
     print_machine()
     if args.quick:
         out("--quick: small numbers, a smoke run; the figures are not meaningful.\n")
@@ -949,6 +951,10 @@ def main(argv: list[str] | None = None) -> int:
             from loadtests.bench_transcripts import run_transcripts
 
             run_transcripts(args.quick, summary)
+        if "exports" in sections:
+            from loadtests.bench_exports import run_exports
+
+            run_exports(args.quick, summary)
     except BenchError as exc:
         out(f"\nERROR: the LRS rejected a benchmark request (not worked around):\n{exc}")
         return 1
