@@ -5,9 +5,7 @@ public: the URL is the credential). See progress.edge.progress_api."""
 from __future__ import annotations
 
 from typing import Any
-from urllib.parse import urlencode
 
-import orjson
 from aws_lambda_powertools.event_handler import APIGatewayRestResolver, Response
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
@@ -80,21 +78,9 @@ def transcript() -> Response[Any]:
         dict(request.params), request.header("Accept"), langs, own=principal.learner
     )
     pa.require_transcript_reader(principal, query.learner)
-    body = svc.transcripts.transcript(principal.tenant_id, query)
-    json_params = {k: v for k, v in request.params.items() if k != "format"}
-    body["verify_url"] = (
-        f"{svc.settings.public_base_url}/progress/transcript?{urlencode(json_params)}"
-    )
-    if kind == "json":
-        return json_response(orjson.dumps(body))
-    from progress.adapters.transcript_pdf import render_transcript
-
-    return Response(
-        status_code=200,
-        content_type="application/pdf",
-        body=render_transcript(body),
-        headers={"Content-Disposition": 'inline; filename="transcript.pdf"'},
-    )
+    content = svc.transcripts.transcript(principal.tenant_id, query)
+    base = svc.settings.public_base_url
+    return pa.transcript_response(content, kind, base, "/progress/transcript", request.params)
 
 
 @app.get("/certificates/<certificate>")

@@ -48,6 +48,7 @@ from progress.app.ports import (
     TenantStore,
     VersionConflict,
 )
+from progress.app.progress import attempt_document, completion_document
 from progress.domain.errors import (
     BadRequest,
     Conflict,
@@ -255,52 +256,28 @@ def statement_csv(stored: StoredStatement) -> bytes:
 
 
 def completion_record(summary: AttemptSummary) -> dict[str, Any]:
-    record = summary.completion
-    assert record is not None
+    """An export row: the completion document with its attempt's identity beside it."""
+    document = completion_document(summary)
+    assert document is not None
     key = summary.key
     return {
-        "completion_id": record.id,
+        "completion_id": document.pop("id"),
         "attempt_id": summary.attempt_id,
         "learner": key.learner,
         "activity_id": key.activity_id,
         "registration": key.registration,
         "session": key.session,
-        "completed": record.completed,
-        "passed": record.passed,
-        "failed": record.failed,
-        "score": None if record.score is None else record.score.to_json(),
-        "duration": record.duration,
-        "time": _time(record.time_us),
-        "mastery_score": record.mastery_score,
-        "statement_ids": list(record.statement_ids),
+        **document,
     }
 
 
 def attempt_record(summary: AttemptSummary) -> dict[str, Any]:
-    key = summary.key
-    record = summary.completion
-    completion = None
-    if record is not None:
-        completion = {
-            k: v
-            for k, v in completion_record(summary).items()
-            if k not in ("attempt_id", "learner", "activity_id", "registration", "session")
-        }
-    return {
-        "attempt_id": summary.attempt_id,
-        "sequence": summary.seq,
-        "learner": key.learner,
-        "activity_id": key.activity_id,
-        "registration": key.registration,
-        "session": key.session,
-        "state": summary.state,
-        "version": summary.version,
-        "started": format_stored(summary.started_us),
-        "last_activity": format_stored(summary.last_us),
-        "closed": _time(summary.closed_us),
-        "close_reason": summary.close_reason,
-        "completion": completion,
-    }
+    """An export row: the attempt document, its ids named for a flat file."""
+    document = attempt_document(summary)
+    completion = document.pop("completion")
+    if completion is not None:
+        completion = {"completion_id": completion.pop("id"), **completion}
+    return {"attempt_id": document.pop("id"), **document, "completion": completion}
 
 
 def _score_cells(score: dict[str, Any] | None) -> list[Any]:

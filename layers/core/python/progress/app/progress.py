@@ -16,6 +16,7 @@ import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from enum import StrEnum
+from typing import Any
 
 import orjson
 
@@ -39,7 +40,13 @@ from progress.domain.events import StatementStored, envelope, fact_from_data
 from progress.domain.facts import StatementFact, statement_fact
 from progress.domain.progress_rules import DEFAULT_RULES, ProgressRules
 from progress.domain.projection import Projection, project
-from progress.domain.statements import ALL, Position, StatementQuery, StoredStatement
+from progress.domain.statements import (
+    ALL,
+    Position,
+    StatementQuery,
+    StoredStatement,
+    format_stored,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -279,3 +286,48 @@ def _commit(
         version, previous = loaded.get(attempt.id, (0, None))
         changes.append(AttemptChange(attempt, version, attempt.expires_at_us(rules), previous))
     return ProgressCommit(tenant, tuple(changes), tuple(envelope(e) for e in result.events), entry)
+
+
+# ---------------------------------------------------------------------------------- documents
+# One JSON shape of attempts and completion records for every reader: the progress and admin
+# APIs serve it, exports write it.
+
+
+def _time(us: int | None) -> str | None:
+    return None if us is None else format_stored(us)
+
+
+def completion_document(summary: AttemptSummary) -> dict[str, Any] | None:
+    record = summary.completion
+    if record is None:
+        return None
+    return {
+        "id": record.id,
+        "completed": record.completed,
+        "passed": record.passed,
+        "failed": record.failed,
+        "score": None if record.score is None else record.score.to_json(),
+        "duration": record.duration,
+        "time": _time(record.time_us),
+        "statement_ids": list(record.statement_ids),
+        "mastery_score": record.mastery_score,
+    }
+
+
+def attempt_document(summary: AttemptSummary) -> dict[str, Any]:
+    key = summary.key
+    return {
+        "id": summary.attempt_id,
+        "sequence": summary.seq,
+        "learner": key.learner,
+        "activity_id": key.activity_id,
+        "registration": key.registration,
+        "session": key.session,
+        "state": summary.state,
+        "version": summary.version,
+        "started": format_stored(summary.started_us),
+        "last_activity": format_stored(summary.last_us),
+        "closed": _time(summary.closed_us),
+        "close_reason": summary.close_reason,
+        "completion": completion_document(summary),
+    }

@@ -23,7 +23,6 @@ from progress.domain.tenancy import Credential
 from progress.edge import admin_api as models
 from progress.edge import progress_api as pa
 from progress.edge.http import Request
-from progress.edge.xapi.api import json_response
 from progress.edge.xapi.documents import agent_param
 
 DLQ_SCAN = 1000  # dead letters read per page request (SQS cannot seek; see docs/admin-api.md)
@@ -98,21 +97,9 @@ def transcript_response(tenant: str, request: Request) -> Response[Any]:
     svc = services()
     langs = parse_accept_language(request.header("Accept-Language"))
     query, kind = pa.parse_transcript(dict(request.params), request.header("Accept"), langs)
-    body = svc.transcripts.transcript(tenant, query)
-    json_params = {k: v for k, v in request.params.items() if k != "format"}
-    body["verify_url"] = (
-        f"{svc.settings.public_base_url}/admin/tenants/{tenant}/transcript?{urlencode(json_params)}"
-    )
-    if kind == "json":
-        return json_response(orjson.dumps(body))
-    from progress.adapters.transcript_pdf import render_transcript
-
-    return Response(
-        status_code=200,
-        content_type="application/pdf",
-        body=render_transcript(body),
-        headers={"Content-Disposition": 'inline; filename="transcript.pdf"'},
-    )
+    content = svc.transcripts.transcript(tenant, query)
+    base, path = svc.settings.public_base_url, f"/admin/tenants/{tenant}/transcript"
+    return pa.transcript_response(content, kind, base, path, request.params)
 
 
 def _iso_s(epoch_s: int) -> str:

@@ -16,15 +16,19 @@ only under the caller's own credentials.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
+from urllib.parse import urlencode
 
 import orjson
+from aws_lambda_powertools.event_handler import Response
 
-from progress.app.ports import AttemptFilter, AttemptSummary, ListPosition
+from progress.app.ports import AttemptFilter, ListPosition
+from progress.app.progress import attempt_document, completion_document
 from progress.app.transcripts import TranscriptQuery
 from progress.domain.errors import Forbidden, InvalidParameter
 from progress.domain.facts import parse_timestamp_us
-from progress.domain.statements import Position, agent_key, format_stored
+from progress.domain.statements import Position, agent_key
 from progress.domain.tenancy import Principal
 from progress.edge.xapi.cursor import CursorCodec
 from progress.edge.xapi.documents import agent_param
@@ -84,44 +88,9 @@ def _limit(raw: str | None) -> int:
     return value or DEFAULT_LIMIT
 
 
-def _time(us: int | None) -> str | None:
-    return None if us is None else format_stored(us)
-
-
-def completion_json(summary: AttemptSummary) -> dict[str, Any] | None:
-    record = summary.completion
-    if record is None:
-        return None
-    return {
-        "id": record.id,
-        "completed": record.completed,
-        "passed": record.passed,
-        "failed": record.failed,
-        "score": None if record.score is None else record.score.to_json(),
-        "duration": record.duration,
-        "time": _time(record.time_us),
-        "statement_ids": list(record.statement_ids),
-        "mastery_score": record.mastery_score,
-    }
-
-
-def attempt_json(summary: AttemptSummary) -> dict[str, Any]:
-    key = summary.key
-    return {
-        "id": summary.attempt_id,
-        "sequence": summary.seq,
-        "learner": key.learner,
-        "activity_id": key.activity_id,
-        "registration": key.registration,
-        "session": key.session,
-        "state": summary.state,
-        "version": summary.version,
-        "started": format_stored(summary.started_us),
-        "last_activity": format_stored(summary.last_us),
-        "closed": _time(summary.closed_us),
-        "close_reason": summary.close_reason,
-        "completion": completion_json(summary),
-    }
+# The documents of attempts and completion records (one shape for every reader).
+completion_json = completion_document
+attempt_json = attempt_document
 
 
 def page_body(
@@ -186,3 +155,21 @@ def parse_transcript(
         raise InvalidParameter(f"format: json or pdf, got {kind!r}")
     query = TranscriptQuery(learner, since, until, params.get("activity"), tuple(langs))
     return query, kind
+
+
+def transcript_response(
+    content: dict[str, Any], kind: str, base_url: str, path: str, params: Mapping[str, str]
+) -> Response[Any]:
+    """The transcript as JSON or PDF; ``verify_url`` is the JSON form of the same request."""
+    json_params = {k: v for k, v in params.items() if k != "format"}
+    content["verify_url"] = f"{base_url}{path}?{urlencode(json_params)}"
+    if kind == "json":
+        return Response(200, "application/json", body=orjson.dumps(content).decode())
+    from progress.adapters.transcript_pdf import render_transcript
+
+    return Response(
+        status_code=200,
+        content_type="application/pdf",
+        body=render_transcript(content),
+        headers={"Content-Disposition": 'inline; filename="transcript.pdf"'},
+    )
