@@ -1,14 +1,22 @@
 """Certificate documents: the PDF (fpdf2) and the JSON record beside it.
 
 No PDF parser is installed, so the PDF is read as what it is: objects in plain text and page
-content in zlib-compressed streams whose text is ``(...) Tj`` strings (core fonts) or hex glyph
-ids (an embedded font).
+content in zlib-compressed streams whose text is ``(...) Tj`` strings. The embedded font is a
+Type0 font with Identity-H encoding: each string is a sequence of two-byte character ids, which
+the font's ToUnicode CMap maps back to text, the way a PDF reader extracts it. So the tests read
+what a reader's copy and paste or search would find, not what the renderer was given.
 """
 
 from __future__ import annotations
 
 import dataclasses
+import hashlib
+import os
 import re
+import subprocess
+import sys
+import tomllib
+import unicodedata
 import zlib
 from pathlib import Path
 
@@ -23,14 +31,15 @@ from progress.adapters.certificate_docs import (
     learner_display,
     score_text,
 )
-from progress.adapters.pdf import latin1, render_certificate
+from progress.adapters.pdf import render_certificate
+from progress.adapters.pdf_fonts import REPLACEMENT, covered, font_files, printable
 from progress.app.ports import Certificate
 from progress.domain.facts import Score
 
 URL = "https://progress.example.com/certificates/0b4f3f52-8f0e-5e55-9c1b-6a7d2e1c9a10"
 ACHIEVED_US = 1_740_000_000_123_456  # 2025-02-19T21:20:00.123456Z
 ISSUED_US = 1_740_000_100_000_000
-DEJAVU = Path("/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf")
+REPO = Path(__file__).resolve().parents[2]
 
 
 def cert(**changes: object) -> Certificate:
@@ -57,20 +66,40 @@ def cert(**changes: object) -> Certificate:
 
 # ------------------------------------------------------------------------- reading a PDF
 
-_STREAM = re.compile(rb"stream\r?\n(.*?)\r?\nendstream", re.DOTALL)
-_TJ = re.compile(rb"\(((?:\\.|[^\\)])*)\)\s*Tj", re.DOTALL)
+# a stream's dictionary ends with its length; its data follows ``stream`` and an end of line
+_STREAM = re.compile(rb"/Length (\d+)\s[^>]*>>\s*stream\r?\n")
+_OBJECT = re.compile(rb"(\d+) 0 obj(.*?)endobj", re.DOTALL)
+_FONTS = re.compile(rb"/Font\s*<<(.*?)>>", re.DOTALL)
+_FONT_REF = re.compile(rb"/(\w+)\s+(\d+) 0 R")
+_TO_UNICODE = re.compile(rb"/ToUnicode\s+(\d+) 0 R")
+_BFCHAR = re.compile(rb"beginbfchar(.*?)endbfchar", re.DOTALL)
+_BFRANGE = re.compile(rb"beginbfrange(.*?)endbfrange", re.DOTALL)
+_HEX = re.compile(rb"<([0-9A-Fa-f]+)>")
+# a font choice (``/F1 8.50 Tf``), a position (``BT 45.35 791.44 Td``) or a string shown
+# (``(...) Tj``), in the order of the page
+_SHOW = re.compile(
+    rb"/(\w+)\s+[\d.]+\s+Tf|BT\s+([\d.-]+)\s+([\d.-]+)\s+Td|\(((?:\\.|[^\\)])*)\)\s*Tj",
+    re.DOTALL,
+)
 _ESCAPES = {b"n": b"\n", b"r": b"\r", b"t": b"\t", b"b": b"\b", b"f": b"\f"}
+
+CMap = dict[int, str]  # a character id of a Type0 font -> the text it stands for
+
+
+def _inflate(data: bytes) -> bytes:
+    try:
+        return zlib.decompress(data)
+    except zlib.error:
+        return data
 
 
 def streams(pdf: bytes) -> list[bytes]:
-    """Every stream, inflated where it is compressed."""
-    out = []
-    for match in _STREAM.finditer(pdf):
-        try:
-            out.append(zlib.decompress(match.group(1)))
-        except zlib.error:
-            out.append(match.group(1))
-    return out
+    """Every stream, inflated where it is compressed (its data may end in an end of line
+    byte, so it is cut at its length rather than where ``endstream`` follows)."""
+    return [
+        _inflate(pdf[match.end() : match.end() + int(match.group(1))])
+        for match in _STREAM.finditer(pdf)
+    ]
 
 
 def _unescape(literal: bytes) -> bytes:
@@ -83,9 +112,74 @@ def _unescape(literal: bytes) -> bytes:
     return re.sub(rb"\\([0-7]{1,3}|.)", one, literal, flags=re.DOTALL)
 
 
+def _utf16(hexdigits: bytes) -> str:
+    return bytes.fromhex(hexdigits.decode()).decode("utf-16-be")
+
+
+def _cmap(stream: bytes) -> CMap:
+    """A ToUnicode CMap: its ``bfchar`` pairs and ``bfrange`` runs."""
+    out: CMap = {}
+    for block in _BFCHAR.findall(stream):
+        codes = _HEX.findall(block)
+        for code, text in zip(codes[::2], codes[1::2], strict=True):
+            out[int(code, 16)] = _utf16(text)
+    for block in _BFRANGE.findall(stream):
+        codes = _HEX.findall(block)
+        for low, high, start in zip(codes[::3], codes[1::3], codes[2::3], strict=True):
+            first = ord(_utf16(start))
+            for offset in range(int(high, 16) - int(low, 16) + 1):
+                out[int(low, 16) + offset] = chr(first + offset)
+    return out
+
+
+def fonts(pdf: bytes) -> dict[bytes, CMap | None]:
+    """The fonts the pages name (``F1``...): an embedded font's CMap, None for a core font."""
+    objects = {int(m.group(1)): m.group(2) for m in _OBJECT.finditer(pdf)}
+    out: dict[bytes, CMap | None] = {}
+    for resources in _FONTS.findall(pdf):
+        for name, ref in _FONT_REF.findall(resources):
+            to_unicode = _TO_UNICODE.search(objects[int(ref)])
+            if to_unicode is None:
+                out[name] = None
+                continue
+            (stream,) = streams(objects[int(to_unicode.group(1))])
+            out[name] = _cmap(stream)
+    return out
+
+
+def _shown(raw: bytes, cmap: CMap | None) -> str:
+    if cmap is None:  # a core font: one byte a character
+        return raw.decode("latin-1")
+    ids = [int.from_bytes(raw[i : i + 2], "big") for i in range(0, len(raw), 2)]
+    return "".join(cmap[i] for i in ids)  # a KeyError is a character the reader cannot read
+
+
+def placed(cmaps: dict[bytes, CMap | None], stream: bytes) -> list[tuple[float, float, str]]:
+    """The text strings one content stream shows, in order, each with the position it starts
+    at (x, y: points from the bottom left corner). ``cmaps``: the document's ``fonts``."""
+    out: list[tuple[float, float, str]] = []
+    cmap: CMap | None = None
+    x = y = 0.0
+    for match in _SHOW.finditer(stream):
+        font, left, bottom, string = match.groups()
+        if font is not None:
+            cmap = cmaps[font]
+        elif left is not None:
+            x, y = float(left), float(bottom)
+        else:
+            out.append((x, y, _shown(_unescape(string), cmap)))
+    return out
+
+
+def stream_lines(cmaps: dict[bytes, CMap | None], stream: bytes) -> list[str]:
+    """The text strings one content stream shows, in order."""
+    return [text for _, _, text in placed(cmaps, stream)]
+
+
 def page_lines(pdf: bytes) -> list[str]:
-    """The text strings the page shows, in order (core fonts: WinAnsi, Latin-1 here)."""
-    return [_unescape(m.group(1)).decode("latin-1") for s in streams(pdf) for m in _TJ.finditer(s)]
+    """The text strings the pages show, in order, as a PDF reader extracts them."""
+    cmaps = fonts(pdf)
+    return [line for stream in streams(pdf) for line in stream_lines(cmaps, stream)]
 
 
 def page_text(pdf: bytes) -> str:
@@ -197,13 +291,45 @@ def test_the_completion_date_is_the_utc_date_of_achievement() -> None:
     assert completion_date(cert(achieved_us=late)) == "31 December 2024"
 
 
-def test_unicode_names_render_transliterated_and_never_raise() -> None:
-    certificate = cert(learner_name="Zoë Ωmega 李 Łukasz “Al” Œuvre", activity_name="Ça va — ok…")
+def test_latin_greek_and_cyrillic_names_are_shown_exactly() -> None:
+    certificate = cert(
+        learner_name="Zoë Łukasiewicz-Ωmega", activity_name="Łódź — Ярослав “Al” Œuvre… €5"
+    )
     pdf = render_certificate(certificate, URL)
     assert_well_formed(pdf)
     lines = page_lines(pdf)
-    assert 'Zoë ?mega ? Lukasz "Al" OEuvre' in lines
-    assert "Ça va - ok..." in lines
+    assert "Zoë Łukasiewicz-Ωmega" in lines
+    assert "Łódź — Ярослав “Al” Œuvre… €5" in lines
+    assert "?" not in page_text(pdf)
+
+
+def test_characters_the_font_lacks_are_marked_not_dropped() -> None:
+    certificate = cert(learner_name="山田 太郎 (Taro) 🙂", activity_name="مرحبا ẞ→ ① e\u0301")
+    lines = page_lines(render_certificate(certificate, URL))
+    assert "�� �� (Taro) �" in lines  # one mark a character
+    assert "����� SS-> 1 é" in lines  # approximated where there is a readable form
+
+
+def test_the_font_is_open_sans_embedded_as_a_subset() -> None:
+    pdf = render_certificate(cert(learner_name="Zoë Ωmega"), URL)
+    assert b"/FontFile2" in pdf  # TrueType, embedded
+    assert re.search(rb"/BaseFont /[A-Z]{6}\+OpenSans\n", pdf)  # a subset (tag+name)
+    assert re.search(rb"/BaseFont /[A-Z]{6}\+OpenSansBold\n", pdf)
+    assert b"Helvetica" not in pdf
+    assert len(pdf) < 60_000  # the glyphs used, not the 200 KB of the two faces
+
+
+def test_the_font_files_ship_with_a_runtime_dependency() -> None:
+    """The Lambda layer is pip-installed from [project.dependencies]: the font must come from
+    one of them, not from the machine."""
+    project = tomllib.loads((REPO / "pyproject.toml").read_text())["project"]
+    assert any(d.split("=")[0].split(">")[0] == "ttf-opensans" for d in project["dependencies"])
+    assert "ttf-opensans==" in (REPO / "constraints.txt").read_text()
+    files = font_files()
+    assert set(files) == {"", "B"}
+    for path in files.values():
+        assert path.is_file()
+        assert "site-packages" in path.parts or "dist-packages" in path.parts
 
 
 @settings(max_examples=60, deadline=None)
@@ -211,46 +337,110 @@ def test_unicode_names_render_transliterated_and_never_raise() -> None:
 def test_any_text_renders(name: str, activity: str) -> None:
     pdf = render_certificate(cert(learner_name=name, activity_name=activity), URL)
     assert pdf.startswith(b"%PDF-")
+    page_lines(pdf)  # every character shown is one a reader can read back
+
+
+# ------------------------------------------------------------------ what the font can show
 
 
 @given(st.text())
-def test_latin1_gives_text_the_core_fonts_can_encode(text: str) -> None:
-    out = latin1(text)
-    out.encode("latin-1")  # never raises
-    assert not any(0x80 <= ord(c) < 0xA0 or ord(c) < 0x20 for c in out)  # no controls
+def test_printable_gives_only_characters_the_font_has(text: str) -> None:
+    out = printable(text)
+    assert all(ord(c) in covered() for c in out)
+    assert not any(unicodedata.category(c) in {"Cc", "Cf"} for c in out)  # no controls
 
 
-def test_latin1_keeps_latin1_and_approximates_the_rest() -> None:
-    assert latin1("Zoë Ångström") == "Zoë Ångström"
-    assert latin1("Łódź Dvořák") == "Lódz Dvorák"  # ó, á are Latin-1
-    assert latin1("e\u0301") == "é"  # composed first
-    assert latin1("ﬁ ½ €") == "fi ½ EUR"
-    assert latin1("Ωmega 李 🙂") == "?mega ? ?"
-    assert latin1("a\x00b\nc\u200bd") == "a b cd"
+@given(st.characters(exclude_categories=("Cc", "Cf", "Zl", "Zp", "Mn", "Me")))
+def test_printable_never_drops_a_character_silently(char: str) -> None:
+    """Only controls, invisible formatting and accents may go: see ``printable``."""
+    assert printable(char) != ""
+
+
+@pytest.mark.parametrize(
+    ("text", "shown"),
+    [
+        ("Zoë Ångström", "Zoë Ångström"),
+        ("Łódź Dvořák Ștefan İstanbul", "Łódź Dvořák Ștefan İstanbul"),  # Latin Extended
+        ("Nguyễn Thị Minh Khai", "Nguyễn Thị Minh Khai"),  # Vietnamese
+        ("Ωmega Αθήνα", "Ωmega Αθήνα"),  # Greek
+        ("Ярослав Київ Ђорђе", "Ярослав Київ Ђорђе"),  # Cyrillic
+        ("“Al” — ok… • €", "“Al” — ok… • €"),  # typography
+        ("e\u0301", "é"),  # composed first
+        ("ﬁ ½", "ﬁ ½"),  # the font has them
+        ("Ａ① ǅ", "A1 Dž"),  # compatibility forms
+        ("ẞ → ₹", "SS -> INR"),  # spelled
+        ("q\u0307", "q"),  # an accent the font lacks goes, its letter stays
+        ("李 🙂 مرحبا", "� � �����"),  # no form at all: one mark a character
+        ("🙂\ufe0f", "�"),  # a variation selector is a mark
+        ("a\x00b\nc\u200bd\u00ade", "a b cde"),  # controls: a space; formatting: dropped
+        ("\ue000 \U000e0100", "� "),  # private use: marked; a variation selector: dropped
+    ],
+)
+def test_printable_shows_covers_approximates_or_marks(text: str, shown: str) -> None:
+    assert printable(text) == shown
+    assert ord(REPLACEMENT) in covered()  # the mark is a glyph of the font
 
 
 def test_rendering_is_deterministic() -> None:
-    certificate = cert(score=Score(raw=42, max=50), revoked=True)
+    certificate = cert(score=Score(raw=42, max=50), revoked=True, learner_name="Zoë Ωmega 李")
     first = render_certificate(certificate, URL)
     assert render_certificate(certificate, URL) == first
     assert b"/CreationDate (D:20250219212140Z)" in first  # issued_us, not the clock
     assert render_certificate(cert(issued_us=ISSUED_US + 10**6), URL) != first
 
 
+def test_rendering_is_the_same_in_another_process() -> None:
+    """The embedded font subset must not depend on hash seeds or on what rendered before."""
+    code = (
+        "import hashlib, sys; sys.path[:0] = ['.'];"
+        "from tests.unit.test_certificate_pdf import cert, URL, Score;"
+        "from progress.adapters.pdf import render_certificate as r;"
+        "c = cert(score=Score(raw=42, max=50), revoked=True, learner_name='Zoë Ωmega 李');"
+        "print(hashlib.sha256(r(c, URL)).hexdigest())"
+    )
+    certificate = cert(score=Score(raw=42, max=50), revoked=True, learner_name="Zoë Ωmega 李")
+    here = hashlib.sha256(render_certificate(certificate, URL)).hexdigest()
+    for seed in ("1", "2"):
+        done = subprocess.run(
+            [sys.executable, "-c", code],
+            cwd=REPO,
+            env={**os.environ, "PYTHONHASHSEED": seed},
+            capture_output=True,
+            text=True,
+            check=True,
+        )
+        assert done.stdout.strip() == here
+
+
 def test_long_names_are_shortened_to_stay_on_the_page() -> None:
     lines = page_lines(render_certificate(cert(learner_name="x" * 500), URL))
-    shown = "".join(line for line in lines if set(line) <= {"x", "."})
-    assert shown.endswith("...")
+    shown = "".join(line for line in lines if set(line) <= {"x", "\u2026"})
+    assert shown.endswith("\u2026")
     assert len(shown) <= 120
 
 
-@pytest.mark.skipif(not DEJAVU.exists(), reason="DejaVuSans.ttf is not installed here")
-def test_an_embedded_unicode_font_is_used_when_given() -> None:
-    certificate = cert(learner_name="Zoë Ωmega")
-    pdf = render_certificate(certificate, URL, font=DEJAVU)
-    assert_well_formed(pdf)
-    assert b"/FontFile2" in pdf  # the TrueType font is embedded (subset)
-    assert render_certificate(certificate, URL, font=DEJAVU) == pdf
+@pytest.mark.parametrize(
+    ("learner", "activity"),
+    [
+        (
+            "Bartholomew Alexander Montgomery-Featherstonehaugh Wojciechowski-Łopuszańska " * 2,
+            "Advanced leadership: leading distributed teams through organisational change, "
+            "with case studies from manufacturing",
+        ),
+        ("ШШШШШШШШШШ " * 12, "WWWWWWWWW " * 12),  # the widest letters
+        ("M" * 500, "W" * 500),  # no space to wrap at
+    ],
+)
+def test_long_names_stay_on_the_page_clear_of_the_verification(learner: str, activity: str) -> None:
+    certificate = cert(learner_name=learner, activity_name=activity, score=Score(scaled=0.5))
+    pdf = render_certificate(dataclasses.replace(certificate, revoked=True), URL)
+    cmaps = fonts(pdf)
+    spots = [spot for stream in streams(pdf) for spot in placed(cmaps, stream)]
+    status = next(y for _, y, text in spots if text.startswith("Status:"))
+    verification = next(y for _, y, text in spots if text.startswith("Verification id:"))
+    assert status - verification > 12  # points, baseline to baseline: no overlap
+    margin = 20 * 72 / 25.4
+    assert all(x >= margin - 0.5 for x, _, text in spots if text.strip())  # centred, not wider
 
 
 # -------------------------------------------------------------------------- JSON record

@@ -1,8 +1,7 @@
 """The transcript PDF: pages, header and footer, tables, wording, robustness, determinism.
 
-Text is read from the page streams with the certificate tests' helpers; the transcript's core
-font is encoded as Windows-1252, so the strings are decoded as such (the em dash of an empty
-cell is byte 0x97).
+Text is read from the page streams with the certificate tests' helpers, which map the embedded
+font's character ids back to text through its ToUnicode CMap, as a PDF reader extracts it.
 """
 
 from __future__ import annotations
@@ -16,13 +15,13 @@ from hypothesis import strategies as st
 
 from progress.adapters.transcript_pdf import render_transcript
 from tests.fixtures.make_transcript_sample import SAMPLE, sample_pdf, sample_transcript
-from tests.unit.test_certificate_pdf import page_lines, streams
+from tests.unit.test_certificate_pdf import fonts, page_lines, placed, stream_lines, streams
 
 DASH = "\u2014"
 
 
 def lines(pdf: bytes) -> list[str]:
-    return [line.encode("latin-1").decode("cp1252", "replace") for line in page_lines(pdf)]
+    return page_lines(pdf)
 
 
 def pages(pdf: bytes) -> int:
@@ -34,9 +33,10 @@ def pages(pdf: bytes) -> int:
 def page_texts(pdf: bytes) -> list[str]:
     """The text of each page: fpdf2 writes one content stream per page, in order (the other
     streams, such as fonts or metadata, show no text)."""
+    cmaps = fonts(pdf)
     out = []
     for stream in streams(pdf):
-        shown = lines(b"stream\n" + stream + b"\nendstream")
+        shown = stream_lines(cmaps, stream)
         if shown:
             out.append("\n".join(shown))
     return out
@@ -231,12 +231,59 @@ def test_long_activity_names_wrap_within_the_column() -> None:
     assert pages(pdf) == 1
 
 
-def test_unicode_never_raises_and_is_transliterated() -> None:
-    learner = {"id": "mbox:mailto:z@example.com", "name": "Zoë Łukasz Ωmega 李 🙂"}
-    rows = [completion(0, activity_name="Ça va — ok… 日本語", status="fa\u0000iled")]
-    shown = lines(render_transcript(transcript(1, learner=learner, completions=rows)))
-    assert "Zoë Lukasz ?mega ? ?" in shown
-    assert "Ça va - ok... ???" in shown
+def test_latin_greek_and_cyrillic_names_are_shown_exactly() -> None:
+    learner = {"id": "mbox:mailto:z@example.com", "name": "Zoë Łukasiewicz-Ωmega"}
+    rows = [
+        completion(0, activity_name="Łódź: bezpieczeństwo pracy"),
+        completion(1, activity_name="Ярослав — основы охраны труда"),
+        completion(2, activity_name="Ασφάλεια στην εργασία"),
+    ]
+    started = [{"activity_id": "x", "activity_name": "Київ «вступ»", "started": None}]
+    pdf = render_transcript(transcript(3, learner=learner, completions=rows, in_progress=started))
+    shown = lines(pdf)
+    assert "Zoë Łukasiewicz-Ωmega" in shown
+    for name in ("Łódź: bezpieczeństwo pracy", "Ярослав — основы охраны труда"):
+        assert name in shown
+    assert {"Ασφάλεια στην εργασία", "Київ «вступ»"} <= set(shown)
+    assert not any("?" in line or "\ufffd" in line for line in shown if "?agent" not in line)
+
+
+def test_characters_the_font_lacks_are_marked_and_never_raise() -> None:
+    learner = {"id": "mbox:mailto:z@example.com", "name": "山田太郎 🙂"}
+    rows = [completion(0, activity_name="Ça va — ok… 日本語 مرحبا", status="fa\u0000iled")]
+    pdf = render_transcript(transcript(1, learner=learner, completions=rows))
+    shown = lines(pdf)
+    assert "���� �" in shown  # one mark a character: visibly incomplete, not shortened
+    assert "Ça va — ok… ��� �����" in shown
+    assert "Fa iled" in shown  # a control character: a space
+    assert b"Learning transcript: \xff\xfd" not in pdf  # the title: UTF-16, marks included
+    assert "Title <feff" in pdf.decode("latin-1")
+
+
+def test_a_long_verify_link_is_shown_in_full_on_two_lines() -> None:
+    url = "https://lrs.example.com/progress/transcript?agent=" + "%7B%22mbox%22" * 10 + "&lang=en"
+    texts = page_texts(render_transcript(transcript(1, verify_url=url)))
+    (text,) = texts
+    first, second = text.splitlines()[-2:]
+    assert first.startswith("Verify at: https://")
+    assert first[len("Verify at: ") :] + second == url  # nothing lost
+    query = "agent=mbox%3Amailto%3Azoe%40example.com&since=2026-01-01T00%3A00%3A00Z&lang=en"
+    url = f"https://lrs.example.com/progress/transcript?{query}"
+    text = page_texts(render_transcript(transcript(1, verify_url=url)))[0]
+    assert text.splitlines()[-1] == "lang=en"  # after a separator past the middle of the line
+
+
+def test_every_text_starts_within_the_margins() -> None:
+    learner = {"id": "x", "name": "Ярослав Łukasz-Ωmega Wojciechowski-Łopuszańska " * 3}
+    rows = [
+        completion(n, activity_name="Охрана труда и техника безопасности " * 4) for n in range(30)
+    ]
+    pdf = render_transcript(transcript(30, learner=learner, completions=rows))
+    margin, right = 15 * 72 / 25.4, (210 - 15) * 72 / 25.4  # points
+    cmaps = fonts(pdf)
+    spots = [spot for stream in streams(pdf) for spot in placed(cmaps, stream)]
+    assert len(spots) > 250
+    assert all(margin - 0.5 <= x < right for x, _, text in spots if text.strip())
 
 
 @settings(max_examples=40, deadline=None)
@@ -250,6 +297,16 @@ def test_any_text_renders(name: str, activity: str, value: object) -> None:
     learner = {"id": name, "name": name}
     pdf = render_transcript(transcript(1, learner=learner, completions=[row], verify_url=value))
     assert pdf.startswith(b"%PDF-")
+    lines(pdf)  # every character shown is one a reader can read back
+
+
+@pytest.mark.parametrize("target", ["#", "#top", "/relative", "javascript:alert(1)", "ftp://x"])
+def test_only_http_urls_become_links(target: str) -> None:
+    """Found by hypothesis on CI: a verify URL of "#" was an unknown named destination."""
+    row = completion(0, certificate=target)
+    pdf = render_transcript(transcript(1, completions=[row], verify_url=target))
+    assert pdf.startswith(b"%PDF-")
+    assert b"/URI" not in pdf
 
 
 def test_500_rows_render_every_page() -> None:
@@ -276,6 +333,7 @@ def test_the_committed_sample_is_what_the_renderer_produces() -> None:
     assert SAMPLE.read_bytes() == sample_pdf()
     shown = lines(SAMPLE.read_bytes())
     assert pages(SAMPLE.read_bytes()) == 2
-    assert "Zoë Lukasiewicz-?mega" in shown
+    assert "Zoë Łukasiewicz-Ωmega" in shown  # once "Zoë Lukasiewicz-?mega" (core Helvetica)
+    assert "��� basics: ����" in shown  # Japanese: not in the font, marked
     assert "Completions (30)" in shown
     assert "In progress (3)" in shown

@@ -3,27 +3,24 @@
 Import this module only where PDFs are rendered (the certificates consumer): fpdf2 pulls in
 fontTools and Pillow.
 
-Fonts: by default the PDF uses the core Helvetica font, which every reader has and which needs
-no file in the deployment package, but which covers Latin-1 only. Text outside Latin-1 is
-transliterated (``latin1``): accents that Latin-1 lacks are dropped (``Ł`` → ``L``), common
-punctuation is spelled out, and what has no Latin-1 form at all (Greek, CJK, emoji) becomes
-``?``. Rendering therefore never fails on a name, but such a name is shown approximately; the
-JSON record beside the PDF (``certificate_docs.certificate_json``) keeps it exactly. Pass
-``font=`` (a Unicode TTF such as DejaVuSans.ttf, shipped with the function) to embed it instead:
-then text is written as is, and glyphs the font lacks are left out by fpdf2 (with a warning).
+Text is set in Open Sans, embedded (``progress.adapters.pdf_fonts``, shared with the transcript):
+Latin, Greek and Cyrillic names are shown exactly; characters the font lacks (CJK, Arabic,
+emoji...) are approximated or shown as ``�`` by ``pdf_fonts.printable``, never dropped
+silently and never an error. The JSON record beside the PDF (``certificate_docs
+.certificate_json``) keeps every name exactly.
 
-Output is deterministic: the document dates are the certificate's ``issued_us`` and the file
-id is a hash of the content, so the same certificate renders to the same bytes.
+Output is deterministic: the document dates are the certificate's ``issued_us``, the file id is a
+hash of the content and the embedded font subset depends only on the text, so the same
+certificate renders to the same bytes.
 """
 
 from __future__ import annotations
 
-import unicodedata
 from datetime import UTC, datetime
-from pathlib import Path
+from typing import cast
 
 from fpdf import FPDF
-from fpdf.enums import Align, XPos, YPos
+from fpdf.enums import Align, MethodReturnValue, XPos, YPos
 
 from progress.adapters.certificate_docs import (
     activity_display,
@@ -34,67 +31,30 @@ from progress.adapters.certificate_docs import (
     status_text,
     title_text,
 )
+from progress.adapters.pdf_fonts import add_fonts, printable
 from progress.app.ports import Certificate
 
-__all__ = ["certificate_json", "latin1", "render_certificate"]  # both documents, one import
+__all__ = ["certificate_json", "render_certificate"]  # both documents, one import
 
-_CORE_FONT = "Helvetica"
-_EMBEDDED_FONT = "certificate-unicode"
 _MAX_NAME = 120  # characters of a learner or activity name before it is shortened
-
-# Common characters outside Latin-1 with a readable Latin-1 spelling (NFKD handles accents).
-_SPELLED: dict[str, str] = {
-    "\u2018": "'", "\u2019": "'", "\u201a": "'", "\u201b": "'",
-    "\u201c": '"', "\u201d": '"', "\u201e": '"', "\u201f": '"',
-    "\u2010": "-", "\u2011": "-", "\u2012": "-", "\u2013": "-", "\u2014": "-", "\u2015": "-",
-    "\u2026": "...", "\u2022": "\u00b7", "\u2122": "TM", "\u20ac": "EUR", "\u2032": "'",
-    "\u2033": '"', "\u00a0": " ", "\u2009": " ", "\u202f": " ", "\u200b": "",
-    "\u0152": "OE", "\u0153": "oe", "\u0141": "L", "\u0142": "l", "\u0110": "D", "\u0111": "d",
-    "\u0131": "i", "\u0126": "H", "\u0127": "h", "\u0166": "T", "\u0167": "t",
-    "\u01c4": "DZ", "\u01c6": "dz", "\u0132": "IJ", "\u0133": "ij", "\u1e9e": "SS",
-}  # fmt: skip
-
-
-def _latin1_char(char: str) -> str:
-    if unicodedata.category(char) in {"Cc", "Cf", "Cs", "Co", "Cn", "Zl", "Zp"}:
-        return "" if unicodedata.category(char) == "Cf" else " "
-    if ord(char) < 256:
-        return char
-    if char in _SPELLED:
-        return _SPELLED[char]
-    decomposed = unicodedata.normalize("NFKD", char)
-    base = "".join(c for c in decomposed if not unicodedata.combining(c))
-    if base and all(ord(c) < 256 for c in base):
-        return base
-    return "?"
-
-
-def latin1(text: str) -> str:
-    """``text`` in characters the core PDF fonts can show (never raises)."""
-    composed = unicodedata.normalize("NFC", text)
-    return "".join(_latin1_char(c) for c in composed)
+_MORE = "\u2026"  # a shortened text
+_STEPS, _SMALLEST = 4, 0.75  # a name that needs too many lines shrinks in 4 steps to 3/4 size
 
 
 def _shorten(text: str) -> str:
-    return text if len(text) <= _MAX_NAME else text[: _MAX_NAME - 3].rstrip() + "..."
+    return text if len(text) <= _MAX_NAME else text[: _MAX_NAME - 1].rstrip() + _MORE
 
 
 class _Certificate(FPDF):
-    def __init__(self, font: str | Path | None) -> None:
+    def __init__(self) -> None:
         super().__init__(orientation="L", unit="mm", format="A4")
         self.set_auto_page_break(auto=False)
         self.set_margins(20, 20, 20)
-        if font is None:
-            self._family = _CORE_FONT
-            self._unicode = False
-        else:
-            self.add_font(_EMBEDDED_FONT, "", str(font))
-            self.add_font(_EMBEDDED_FONT, "B", str(font))  # one face: bold is size only
-            self._family = _EMBEDDED_FONT
-            self._unicode = True
+        self._family = add_fonts(self)
 
-    def text_of(self, text: str) -> str:
-        return text if self._unicode else latin1(text)
+    @staticmethod
+    def text_of(text: str) -> str:
+        return printable(text)
 
     def style(
         self, size: float, *, bold: bool = False, rgb: tuple[int, int, int] = (0, 0, 0)
@@ -114,12 +74,40 @@ class _Certificate(FPDF):
             new_y=YPos.NEXT,
         )
 
-    def lines_of(self, text: str, height: float) -> None:
-        """Centred text wrapped over as many lines as it needs (at most a few: see _MAX_NAME)."""
-        self.multi_cell(
-            0, height, self.text_of(_shorten(text)), align=Align.C,
-            new_x=XPos.LMARGIN, new_y=YPos.NEXT,
-        )  # fmt: skip
+    def fit(self, text: str) -> str:
+        """``text`` on one line across the page (current font), shortened when too long."""
+        if self.get_string_width(text) <= self.epw:
+            return text
+        low, high = 0, len(text)
+        while low < high:  # the longest prefix that fits with the ellipsis
+            mid = (low + high + 1) // 2
+            if self.get_string_width(text[:mid].rstrip() + _MORE) <= self.epw:
+                low = mid
+            else:
+                high = mid - 1
+        return text[:low].rstrip() + _MORE
+
+    def block_of(self, text: str, size: float, height: float, room: float) -> None:
+        """Centred text in ``size`` points on lines of ``height``, wrapped within ``room`` mm
+        of the page: in a smaller size (down to ``_SMALLEST`` of it) when it needs more lines
+        than fit, and shortened with an ellipsis if that is not enough either."""
+        text = self.text_of(_shorten(text))
+        for step in range(_STEPS + 1):
+            scale = 1 - step * (1 - _SMALLEST) / _STEPS
+            self.set_font(self.font_family, self.font_style, size * scale)
+            lines = cast(
+                list[str],
+                self.multi_cell(
+                    0, height * scale, text, dry_run=True, output=MethodReturnValue.LINES
+                ),
+            )
+            if len(lines) * height * scale <= room:
+                break
+        keep = max(1, int(room // (height * scale)))
+        if len(lines) > keep:
+            lines = [*lines[: keep - 1], self.fit(" ".join(lines[keep - 1 :]) + _MORE)]
+        for line in lines:
+            self.cell(0, height * scale, line, align=Align.C, new_x=XPos.LMARGIN, new_y=YPos.NEXT)
 
 
 _INK = (33, 37, 41)
@@ -128,15 +116,10 @@ _ACCENT = (20, 70, 140)
 _REVOKED = (185, 28, 28)
 
 
-def render_certificate(
-    certificate: Certificate, verify_url: str, *, font: str | Path | None = None
-) -> bytes:
-    """The certificate as a one-page landscape A4 PDF.
-
-    ``font``: a Unicode TrueType font to embed instead of the Latin-1 core font (see the module
-    docstring)."""
+def render_certificate(certificate: Certificate, verify_url: str) -> bytes:
+    """The certificate as a one-page landscape A4 PDF."""
     issued = datetime.fromtimestamp(certificate.issued_us // 1_000_000, tz=UTC)
-    pdf = _Certificate(font)
+    pdf = _Certificate()
     pdf.set_creation_date(issued)
     pdf.set_title(f"{title_text(certificate)} {certificate.id}")
     pdf.set_subject(pdf.text_of(activity_display(certificate)))
@@ -171,13 +154,13 @@ def render_certificate(
     pdf.line_of("This certifies that", 8)
     pdf.ln(2)
     pdf.style(26, bold=True, rgb=_INK)
-    pdf.lines_of(learner_display(certificate), 12)
+    pdf.block_of(learner_display(certificate), 26, 12, room=36)  # 3 lines
     pdf.ln(2)
     pdf.style(14, rgb=_MUTED)
     pdf.line_of("has passed" if certificate.passed else "has completed", 8)
     pdf.ln(2)
     pdf.style(20, bold=True, rgb=_INK)
-    pdf.lines_of(activity_display(certificate), 10)
+    pdf.block_of(activity_display(certificate), 20, 10, room=24)  # 2 lines, 3 smaller
     pdf.ln(2)
     pdf.style(14, rgb=_MUTED)
     pdf.line_of(f"on {completion_date(certificate)}", 8)

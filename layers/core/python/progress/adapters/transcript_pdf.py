@@ -8,11 +8,12 @@ number, the transcript's digest and the link to verify it); the first page adds 
 the totals; then come the completions and the attempts in progress, in tables whose heading
 repeats on every page.
 
-Text uses the core Helvetica font like the certificate (``progress.adapters.pdf``): whatever
-lies outside Latin-1 is transliterated by ``latin1`` and rendering never fails on a name. The
-font is encoded as Windows-1252 so that the document's own typography (the dash of an empty
-cell, the ellipsis of a shortened one) is real. Output is deterministic: the document dates are
-the transcript's ``generated`` time and the file id is a hash of the content.
+Text is set in Open Sans, embedded like the certificate's (``progress.adapters.pdf_fonts``):
+Latin, Greek and Cyrillic names are shown exactly; characters the font lacks (CJK, Arabic,
+emoji...) are approximated or shown as ``�`` by ``pdf_fonts.printable``, never dropped silently
+and never an error; the JSON transcript keeps them exactly. Output is deterministic: the
+document dates are the transcript's ``generated`` time, the file id is a hash of the content and
+the embedded font subset depends only on the text.
 
 Tables are laid out by hand (word wrap with the font metrics, text placed directly) rather than
 with ``FPDF.table``: 500 rows render in a few tens of milliseconds instead of seconds.
@@ -28,16 +29,15 @@ from urllib.parse import quote
 
 from fpdf import FPDF
 from fpdf.enums import Align, XPos, YPos
-from fpdf.fonts import CoreFont
+from fpdf.fonts import TTFFont
 
 from progress.adapters.certificate_docs import day_text, learner_text, score_text
-from progress.adapters.pdf import latin1
+from progress.adapters.pdf_fonts import add_fonts, printable
 from progress.domain.facts import Score, parse_timestamp_us
 from progress.domain.transcripts import duration_seconds
 
 __all__ = ["render_transcript"]
 
-_FONT = "Helvetica"
 _NONE = "\u2014"  # an empty cell
 _MORE = "\u2026"  # a shortened text
 _SEP = "  \u00b7  "
@@ -55,6 +55,7 @@ _HEADER_TOP = 12.0
 _CONTENT_TOP = 32.0
 _FOOTER_TOP = 19.0  # from the bottom of the page
 _CONTENT_BOTTOM = 23.0  # from the bottom of the page
+_FOOTER_LINE = 3.5  # mm between the lines of a long verification link
 
 _SIZE = 8.5  # table text, points
 _LINE = 4.0  # table line height, mm
@@ -99,18 +100,23 @@ _IN_PROGRESS = (
 
 
 def _str(value: Any) -> str | None:
-    """A JSON value as text the core font can show (``latin1``); None when absent or empty."""
+    """A JSON value as text the font can show (``printable``); None when absent or empty."""
     if value is None:
         return None
-    text = latin1(value if isinstance(value, str) else str(value))
+    text = printable(value if isinstance(value, str) else str(value))
     return text if text.strip() else None
 
 
 def _url(value: Any) -> str | None:
-    """A link target: the URL as given, non-ASCII characters percent-encoded."""
-    if not isinstance(value, str) or not value.strip():
+    """A link target: an absolute http(s) URL as given, non-ASCII characters percent-encoded.
+    Anything else is no link: fpdf2 reads ``#name`` as an internal destination (and fails on
+    an unknown one), and a relative or ``javascript:`` target has no place in a handout."""
+    if not isinstance(value, str):
         return None
-    return quote(value.strip(), safe="!#$%&'()*+,/:;=?@[]~")
+    text = value.strip()
+    if not text.lower().startswith(("http://", "https://")):
+        return None
+    return quote(text, safe="!#$%&'()*+,/:;=?@[]~")
 
 
 def _moment(value: Any) -> datetime | None:
@@ -198,7 +204,8 @@ def _short_digest(value: Any) -> str | None:
 class _Transcript(FPDF):
     def __init__(self, learner: str, generated: str, digest: str | None, verify: str | None):
         super().__init__(orientation="P", unit="mm", format="A4")
-        self.core_fonts_encoding = "windows-1252"  # em dash, ellipsis; latin1() text is a subset
+        self.family = add_fonts(self)
+        self._units: dict[tuple[str, str], float] = {}  # text widths in the font's units
         self.set_auto_page_break(auto=False)
         self.set_margins(_MARGIN, _HEADER_TOP, _MARGIN)
         self._learner = learner
@@ -211,36 +218,58 @@ class _Transcript(FPDF):
     # text
 
     def measure(self, text: str) -> float:
-        """The width of ``text`` in the current core font: ``get_string_width`` without its
+        """The width of ``text`` in the current font: ``get_string_width`` without its
         bidirectional and markdown preparation, which dominates the time of a long table."""
         font = self.current_font
-        if not isinstance(font, CoreFont):
+        if not isinstance(font, TTFFont):
             return self.get_string_width(text)
-        widths = font.cw
-        return sum(widths[c] for c in self.normalize_text(text)) * self.font_size_pt / 1000 / self.k
+        key = (font.fontkey, text)
+        units = self._units.get(key)
+        if units is None:  # dates, results, names: a table repeats its texts
+            units = self._units[key] = sum(map(font.cw.__getitem__, map(ord, text)))
+        return units * self.font_size_pt / 1000 / self.k
 
     def weight(self, *, bold: bool) -> None:
         """Bold or regular in the current family and size (a no-op when it is already)."""
         if ("B" in self.font_style) != bold:
-            self.set_font(_FONT, "B" if bold else "", self.font_size_pt)
+            self.set_font(self.family, "B" if bold else "", self.font_size_pt)
 
     def style(self, size: float, *, bold: bool = False, rgb: tuple[int, int, int] = _INK) -> None:
-        self.set_font(_FONT, "B" if bold else "", size)
+        self.set_font(self.family, "B" if bold else "", size)
         self.set_text_color(*rgb)
 
     def fit(self, text: str, width: float) -> str:
         """``text`` on one line of ``width`` (current font), shortened when it is too long."""
         if self.measure(text) <= width:
             return text
-        room = width - self.measure(_MORE)
+        return text[: self.prefix(text, width - self.measure(_MORE))].rstrip() + _MORE
+
+    def prefix(self, text: str, room: float) -> int:
+        """The length of the longest prefix of ``text`` no wider than ``room``."""
         low, high = 0, len(text)
-        while low < high:  # the longest prefix that fits
+        while low < high:
             mid = (low + high + 1) // 2
             if self.measure(text[:mid]) <= room:
                 low = mid
             else:
                 high = mid - 1
-        return text[:low].rstrip() + _MORE
+        return low
+
+    def split(self, text: str, width: float, max_lines: int) -> list[str]:
+        """``text`` that may have no space to wrap at (a URL) over at most ``max_lines`` lines
+        of ``width``: each broken after its last space, ``/``, ``?``, ``&`` or ``=`` past the
+        middle of the line, else where the line is full (always so before the last line when
+        that keeps the rest whole); the last line shortened when need be."""
+        lines: list[str] = []
+        while len(lines) < max_lines - 1 and self.measure(text) > width:
+            end = max(1, self.prefix(text, width))
+            after = max(text.rfind(c, 0, end) for c in " /?&=") + 1
+            last = len(lines) == max_lines - 2
+            if after > end // 2 and not (last and self.measure(text[after:]) > width):
+                end = after
+            lines.append(text[:end].rstrip())
+            text = text[end:]
+        return [*lines, self.fit(text, width)]
 
     def wrap(self, text: str, width: float, max_lines: int) -> list[str]:
         """``text`` over lines of ``width`` (current font): at word boundaries, or within a
@@ -303,7 +332,7 @@ class _Transcript(FPDF):
         top = self.h - _FOOTER_TOP
         for number in range(1, count + 1):
             self.page = number
-            self.set_font(_FONT, "", 1)  # fpdf2 tracks the font of the last page: set it anew
+            self.set_font(self.family, "", 1)  # fpdf2 tracks the font of the last page: set it anew
             self.set_draw_color(*_RULE)
             self.set_line_width(0.2)
             self.line(_MARGIN, top, self.w - _MARGIN, top)
@@ -311,9 +340,11 @@ class _Transcript(FPDF):
             self.line_at(top + 1.5, f"Page {number} of {count}", align=Align.R)
             if self._digest is not None:
                 self.line_at(top + 1.5, f"Verification digest: {self._digest}")
-            if self._verify is not None:
+            if self._verify is not None:  # in full, on two lines if need be: it is to be typed
                 self.style(7.5, rgb=_ACCENT)
-                self.line_at(top + 6, f"Verify at: {self._verify}", link=self._verify)
+                shown = self.split(f"Verify at: {self._verify}", self.width, 2)
+                for index, line in enumerate(shown):
+                    self.line_at(top + 5.5 + index * _FOOTER_LINE, line, link=self._verify)
 
     # blocks
 
@@ -343,7 +374,7 @@ class _Transcript(FPDF):
 
     def grid(self, columns: Sequence[_Column], rows: Sequence[Sequence[_Cell]]) -> None:
         baseline = _PAD_Y + _LINE * 0.72
-        self.set_font(_FONT, "", _SIZE)
+        self.set_font(self.family, "", _SIZE)
         for index, cells in enumerate(rows):
             wrapped = []
             for column, cell in zip(columns, cells, strict=True):
@@ -353,7 +384,7 @@ class _Transcript(FPDF):
             if not self.room(height):
                 self.add_page()
                 self.table_head(columns)
-                self.set_font(_FONT, "", _SIZE)
+                self.set_font(self.family, "", _SIZE)
             y = self.get_y()
             if index % 2:
                 self.set_fill_color(*_ZEBRA)
@@ -405,7 +436,7 @@ def _completion_cells(row: Mapping[str, Any]) -> list[_Cell]:
     return [
         _Cell(_activity(row)),
         _Cell(_date(row.get("time"))),
-        _Cell(latin1(status.capitalize()), _STATUS_RGB.get(status, _INK), bold=True),
+        _Cell(printable(status.capitalize()), _STATUS_RGB.get(status, _INK), bold=True),
         _Cell(_score(row.get("score"))),
         _Cell(_duration(row.get("duration"))),
         _Cell("verify", _ACCENT, link=certificate) if certificate else _Cell(_NONE, _MUTED),
