@@ -63,7 +63,7 @@ coverage: $(STAMP)  ## line coverage of progress.domain by its fast tests (fails
 	@$(BIN)/python -m pytest -q -n 2 -p no:cacheprovider tests/unit tests/contract/test_event_schemas.py \
 	  --cov=progress.domain --cov-report=term-missing:skip-covered --cov-fail-under=95
 
-mutation: $(STAMP)  ## mutation score of progress.domain with mutmut (2-5 min; fails under 80%)
+mutation: $(STAMP)  ## mutation score of progress.domain with mutmut (5-10 min on 2 cores; fails under 80%)
 	@$(BIN)/python .ci/mutation.py
 
 loadtest: $(STAMP)  ## locust over HTTP against a running `make run` (headless, 60 s)

@@ -4,7 +4,7 @@ Why a staging tree: mutmut 3 imports mutated code from ``mutants/{.,src,source}/
 mutant after its file path with a leading ``src.`` stripped. Our one package lives in
 ``layers/core/python`` (it *is* the Lambda layer), which mutmut cannot map to ``progress.*``.
 So this lays out ``build/mutation/`` with ``src/progress`` (a copy of the package),
-``tests/``, ``schemas/`` and ``pyproject.toml`` (whose ``[tool.mutmut]`` section configures the
+``tests/``, ``schemas/``, ``constraints.txt`` and ``pyproject.toml`` (whose ``[tool.mutmut]`` section configures the
 run; its paths are relative to that tree), runs ``mutmut run`` there, and prints the score:
 
     score = (killed + timeout) / (every mutant checked: killed, timeout, survived, no tests,
@@ -37,6 +37,7 @@ LAYOUT = {
     "tests": "tests",
     "schemas": "schemas",
     "pyproject.toml": "pyproject.toml",
+    "constraints.txt": "constraints.txt",  # a test checks the PDF fonts are a pinned dependency
 }
 _IGNORE = shutil.ignore_patterns("__pycache__", "*.pyc", ".hypothesis")
 
