@@ -106,11 +106,9 @@ def create_tenant(body: models.TenantIn, idempotency_key: IdempotencyKey = None)
     _operator()
 
     def run() -> StoredResponse:
-        tenants = services().tenants
-        existed = tenants.exists(body.id)
-        t = tenants.create_tenant(body.id, body.name)
+        t, created = services().tenants.ensure_tenant(body.id, body.name)
         out = models.TenantOut(id=t.id, name=t.name, created=t.created)
-        return _json(out, 200 if existed else 201, f"/admin/tenants/{t.id}")
+        return _json(out, 201 if created else 200, f"/admin/tenants/{t.id}")
 
     return _write("_operator", run)
 

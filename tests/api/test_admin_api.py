@@ -129,6 +129,10 @@ def test_operator_creates_lists_and_reads_tenants(world: World) -> None:
     again = world.operator.call("POST", "/admin/tenants", json={"id": "gamma"})
     assert again.status == 200  # it existed: nothing created twice
     assert again.json()["name"] == "G"
+    renamed = world.operator.call("POST", "/admin/tenants", json={"id": "gamma", "name": "H"})
+    assert renamed.status == 409
+    assert "another name" in _message(renamed)
+    assert world.operator.call("GET", "/admin/tenants/gamma").json()["name"] == "G"
     ids: list[str] = []
     params = {"limit": "2"}
     while True:

@@ -7,7 +7,7 @@ import secrets
 from datetime import UTC, datetime
 
 from progress.app.ports import TenantStore
-from progress.domain.errors import BadRequest, NotFound
+from progress.domain.errors import BadRequest, Conflict, NotFound
 from progress.domain.tenancy import Credential, Scope, Tenant, hash_secret
 
 _TENANT_ID = re.compile(r"^[a-z0-9][a-z0-9-]{0,62}$")
@@ -65,8 +65,15 @@ class TenantAdmin:
         self._store.put_credential(credential)
         return credential, secret
 
-    def exists(self, tenant_id: str) -> bool:
-        return self._store.get_tenant(tenant_id) is not None
+    def ensure_tenant(self, tenant_id: str, name: str | None = None) -> tuple[Tenant, bool]:
+        """(the tenant, whether it was created). Asking again is harmless; asking again with
+        another name is a conflict, not a silent rename."""
+        existing = self._store.get_tenant(tenant_id)
+        if existing is None:
+            return self.create_tenant(tenant_id, name), True
+        if name is not None and name != existing.name:
+            raise Conflict(f"tenant: {tenant_id!r} exists with another name ({existing.name!r})")
+        return existing, False
 
     def get_tenant(self, tenant_id: str) -> Tenant:
         found = self._store.get_tenant(tenant_id)

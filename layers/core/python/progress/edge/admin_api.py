@@ -259,7 +259,7 @@ ERRORS: Responses = {
 }
 WRITE_ERRORS: Responses = {
     **ERRORS,
-    409: _answer("a request with this Idempotency-Key is still in progress", ErrorOut),
+    409: _answer("the Idempotency-Key is still in use, or a conflict with stored data", ErrorOut),
     422: _answer("Idempotency-Key reused with a different request", ErrorOut),
     503: _answer("storage unavailable: the outcome is unknown, retry with the same key", ErrorOut),
 }
