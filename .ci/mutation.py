@@ -4,8 +4,9 @@ Why a staging tree: mutmut 3 imports mutated code from ``mutants/{.,src,source}/
 mutant after its file path with a leading ``src.`` stripped. Our one package lives in
 ``layers/core/python`` (it *is* the Lambda layer), which mutmut cannot map to ``progress.*``.
 So this lays out ``build/mutation/`` with ``src/progress`` (a copy of the package),
-``tests/``, ``schemas/``, ``constraints.txt`` and ``pyproject.toml`` (whose ``[tool.mutmut]`` section configures the
-run; its paths are relative to that tree), runs ``mutmut run`` there, and prints the score:
+``tests/``, ``schemas/``, ``constraints.txt`` and ``pyproject.toml`` (whose ``[tool.mutmut]``
+section configures the run; its paths are relative to that tree), runs ``mutmut run`` there,
+and prints the score:
 
     score = (killed + timeout) / (every mutant checked: killed, timeout, survived, no tests,
              suspicious, segfault)
