@@ -14,7 +14,7 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from progress.app.dispatch import redrive
 from progress.bootstrap import services
-from progress.domain.errors import DomainError, InvalidParameter
+from progress.domain.errors import InvalidParameter
 from progress.domain.errors import NotFound as DomainNotFound
 from progress.domain.progress_rules import ProgressRules
 from progress.domain.tenancy import Principal
@@ -33,7 +33,7 @@ from progress.edge.admin_routes import (
 from progress.edge.http import Request
 from progress.edge.idempotency import StoredResponse, run_idempotent
 from progress.edge.observability import with_metrics
-from progress.edge.xapi.api import error_response, unexpected_response
+from progress.edge.xapi.api import error_response, register_errors
 
 app = APIGatewayRestResolver(enable_validation=True)
 
@@ -408,24 +408,12 @@ def discard_dead_letter(letter_id: str, idempotency_key: IdempotencyKey = None) 
 # ------------------------------------------------------------------------------ errors
 
 
-@app.not_found
-def not_found(_: Exception) -> Response[Any]:
-    return error_response(DomainNotFound(f"{app.current_event.path}: no such resource"))
+register_errors(app)
 
 
 @app.exception_handler(RequestValidationError)  # type: ignore[untyped-decorator]
 def invalid(exc: RequestValidationError) -> Response[Any]:
     return error_response(request_error(exc.errors()))
-
-
-@app.exception_handler(DomainError)  # type: ignore[untyped-decorator]
-def domain_error(exc: DomainError) -> Response[Any]:
-    return error_response(exc)
-
-
-@app.exception_handler(Exception)  # type: ignore[untyped-decorator]
-def unexpected(exc: Exception) -> Response[Any]:
-    return unexpected_response(exc)
 
 
 @with_metrics

@@ -11,13 +11,14 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from progress.app.certificates import certificate_id
 from progress.bootstrap import services
-from progress.domain.errors import DomainError
-from progress.domain.errors import NotFound as DomainNotFound
 from progress.domain.formats import parse_accept_language
 from progress.edge import progress_api as pa
 from progress.edge.http import Request
 from progress.edge.observability import with_metrics
-from progress.edge.xapi.api import error_response, json_response, unexpected_response
+from progress.edge.xapi.api import (
+    json_response,
+    register_errors,
+)
 
 app = APIGatewayRestResolver()
 
@@ -115,19 +116,7 @@ def export_download(token: str) -> Response[Any]:
     )
 
 
-@app.not_found
-def not_found(_: Exception) -> Response[Any]:
-    return error_response(DomainNotFound(f"{app.current_event.path}: no such resource"))
-
-
-@app.exception_handler(DomainError)  # type: ignore[untyped-decorator]
-def domain_error(exc: DomainError) -> Response[Any]:
-    return error_response(exc)
-
-
-@app.exception_handler(Exception)  # type: ignore[untyped-decorator]
-def unexpected(exc: Exception) -> Response[Any]:
-    return unexpected_response(exc)
+register_errors(app)
 
 
 @with_metrics

@@ -12,18 +12,16 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 from progress.app.documents import agent_person
 from progress.bootstrap import services
 from progress.catalog import Metric
-from progress.domain.errors import DomainError, InvalidParameter
-from progress.domain.errors import NotFound as DomainNotFound
+from progress.domain.errors import InvalidParameter
 from progress.edge.http import CORS_ALLOW_HEADERS, CORS_EXPOSE_HEADERS, XAPI_VERSION
 from progress.edge.observability import count, timed, with_metrics
 from progress.edge.xapi import documents as docs
 from progress.edge.xapi import statements as st
 from progress.edge.xapi.api import (
-    error_response,
     finish,
     json_response,
     preprocess,
-    unexpected_response,
+    register_errors,
     xapi_request,
 )
 
@@ -160,20 +158,7 @@ def get_agent() -> Response[str]:
 # ---------------------------------------------------------------------------------------------
 
 
-@app.not_found
-def not_found(_: Exception) -> Response[Any]:
-    path = app.current_event.path
-    return error_response(DomainNotFound(f"{path}: no such xAPI resource"))
-
-
-@app.exception_handler(DomainError)  # type: ignore[untyped-decorator]
-def domain_error(exc: DomainError) -> Response[Any]:
-    return error_response(exc)
-
-
-@app.exception_handler(Exception)  # type: ignore[untyped-decorator]
-def unexpected(exc: Exception) -> Response[Any]:
-    return unexpected_response(exc)
+register_errors(app, "xAPI resource")
 
 
 @with_metrics

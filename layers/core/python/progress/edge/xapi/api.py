@@ -6,10 +6,10 @@ import logging
 from typing import Any
 
 import orjson
-from aws_lambda_powertools.event_handler import Response
+from aws_lambda_powertools.event_handler import APIGatewayRestResolver, Response
 
 from progress.bootstrap import services
-from progress.domain.errors import DomainError
+from progress.domain.errors import DomainError, NotFound
 from progress.domain.statements import format_stored
 from progress.domain.tenancy import Principal
 from progress.edge.errors import status_of
@@ -59,6 +59,24 @@ def unexpected_response(exc: Exception) -> Response[str]:
         orjson.dumps({"error": {"status": 500, "message": "internal error; it has been logged"}}),
         500,
     )
+
+
+def register_errors(app: APIGatewayRestResolver, resource: str = "resource") -> None:
+    """The one error mapping of every API function: unknown routes 404, domain errors their
+    status (``progress.edge.errors``), anything else a logged 500 that reveals nothing."""
+
+    @app.not_found
+    def not_found(_: Exception) -> Response[Any]:
+        path = app.current_event.path
+        return error_response(NotFound(f"{path}: no such {resource}"))
+
+    @app.exception_handler(DomainError)  # type: ignore[untyped-decorator]
+    def domain_error(exc: DomainError) -> Response[Any]:
+        return error_response(exc)
+
+    @app.exception_handler(Exception)  # type: ignore[untyped-decorator]
+    def unexpected(exc: Exception) -> Response[Any]:
+        return unexpected_response(exc)
 
 
 def consistent_through() -> str:
