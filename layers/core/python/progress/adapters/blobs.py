@@ -20,6 +20,7 @@ from botocore.exceptions import ClientError
 
 if TYPE_CHECKING:
     from mypy_boto3_s3 import S3Client
+    from mypy_boto3_s3.type_defs import GetObjectOutputTypeDef
 
 DEFAULT_CONTENT_TYPE = "application/octet-stream"
 _MAX_KEY_BYTES = 1024  # S3's limit
@@ -94,6 +95,17 @@ def _write_atomically(path: Path, data: bytes) -> None:
         raise
 
 
+def _get_object(client: S3Client, bucket: str, key: str) -> GetObjectOutputTypeDef | None:
+    """GetObject, or None when there is no such object."""
+    check_key(key)
+    try:
+        return client.get_object(Bucket=bucket, Key=key)
+    except ClientError as error:
+        if error.response.get("Error", {}).get("Code") in {"NoSuchKey", "404"}:
+            return None
+        raise
+
+
 class S3BlobStore:
     """Blobs as objects of one bucket. Without ``kms_key_id`` the bucket's default encryption
     applies (infra: the stage's data key), so no request may name ``aws:kms`` alone: that
@@ -121,13 +133,9 @@ class S3BlobStore:
             )
 
     def get(self, key: str) -> tuple[bytes, str] | None:
-        check_key(key)
-        try:
-            response = self._client.get_object(Bucket=self._bucket, Key=key)
-        except ClientError as error:
-            if error.response.get("Error", {}).get("Code") in {"NoSuchKey", "404"}:
-                return None
-            raise
+        response = _get_object(self._client, self._bucket, key)
+        if response is None:
+            return None
         with response["Body"] as body:
             data = body.read()
         return data, response.get("ContentType") or DEFAULT_CONTENT_TYPE
@@ -300,14 +308,8 @@ class S3ExportFiles:
         S3BlobStore(self._client, self._bucket).put(key, data, content_type)
 
     def read(self, key: str) -> Iterator[bytes] | None:
-        check_key(key)
-        try:
-            response = self._client.get_object(Bucket=self._bucket, Key=key)
-        except ClientError as error:
-            if error.response.get("Error", {}).get("Code") in {"NoSuchKey", "404"}:
-                return None
-            raise
-        return _chunks(response["Body"])
+        response = _get_object(self._client, self._bucket, key)
+        return None if response is None else _chunks(response["Body"])
 
     def signed_url(self, key: str, filename: str, expires_s: int) -> str | None:
         """SigV4 presigned GetObject (at most 7 days; and no longer than the signing
