@@ -4,6 +4,8 @@ the OpenAPI 3.1 document generated from these routes: schemas/openapi/admin-api.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from dataclasses import replace
 from typing import Annotated, Any
 
 import orjson
@@ -75,9 +77,15 @@ def _json(model: Any, status: int = 200, location: str | None = None) -> StoredR
     )
 
 
-def _write(scope: str, run: Any) -> Response[Any]:
-    """One internal write: at most once per Idempotency-Key within ``scope`` (the tenant)."""
-    _, request = _request()
+def _write(
+    scope: str,
+    run: Callable[[], StoredResponse],
+    first: Callable[[StoredResponse], StoredResponse] | None = None,
+) -> Response[Any]:
+    """One internal write: at most once per Idempotency-Key of the calling credential within
+    ``scope`` (the tenant). ``first`` completes the response of the run that did the write with
+    what must not be stored for replays (a new credential's secret)."""
+    principal, request = _request()
     stored, replayed = run_idempotent(
         services().idempotency_layer(scope),
         key=request.header("Idempotency-Key"),
@@ -85,7 +93,10 @@ def _write(scope: str, run: Any) -> Response[Any]:
         path=request.path,
         body=request.body,
         run=run,
+        caller=principal.key,
     )
+    if first is not None and not replayed:
+        stored = first(stored)
     headers = {"Location": stored.location} if stored.location else {}
     if replayed:
         headers["Idempotent-Replayed"] = "true"
@@ -175,15 +186,22 @@ def create_credential(
 ) -> Response[Any]:
     principal = _admin(tenant)
 
+    secrets: list[str] = []
+
     def run() -> StoredResponse:
         learner = None if body.agent is None else models.agent_of(body.agent)
         created, secret = services().tenants.create_credential(
             tenant, models.scopes_granted(principal, body.scopes), label=body.label, learner=learner
         )
-        out = models.NewCredential(**credential_out(created).model_dump(), secret=secret)
+        secrets.append(secret)  # only this response shows it: the stored one has null
+        out = models.NewCredential(**credential_out(created).model_dump(), secret=None)
         return _json(out, 201, f"/admin/tenants/{tenant}/credentials/{created.key}")
 
-    return _write(tenant, run)
+    def reveal(stored: StoredResponse) -> StoredResponse:
+        document = {**orjson.loads(stored.body), "secret": secrets[0]}
+        return replace(stored, body=orjson.dumps(document).decode())
+
+    return _write(tenant, run, reveal)
 
 
 @app.delete(

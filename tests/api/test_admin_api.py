@@ -171,12 +171,53 @@ def test_same_idempotency_key_and_body_replays_the_first_response(world: World) 
     first = world.alpha.call("POST", path, json=body, headers=key)
     second = world.alpha.call("POST", path, json=body, headers=key)
     assert first.status == second.status == 201
-    assert second.json() == first.json()  # the same key and secret, shown again to its creator
     assert second.header("Idempotent-Replayed") == "true"
     assert first.header("Idempotent-Replayed") is None
+    assert first.json()["secret"]
+    # The same credential again, but never its secret: only a hash of it is stored anywhere.
+    assert second.json() == {**first.json(), "secret": None}
     keys = [c.key for c in world.services.tenants.list_credentials("alpha", None, 100)]
     assert keys.count(first.json()["key"]) == 1
     assert len(keys) == 2  # the fixture's admin + one, not two
+    secret = first.json()["secret"]
+    assert world.services.auth.authenticate(basic(first.json()["key"], secret)).tenant_id == "alpha"
+
+
+def test_the_idempotency_store_never_holds_a_new_credentials_secret(
+    world: World, tmp_path: Path
+) -> None:
+    created = world.alpha.call(
+        "POST",
+        "/admin/tenants/alpha/credentials",
+        json={"scopes": ["state"]},
+        headers={"Idempotency-Key": "secret-check"},
+    )
+    secret = created.json()["secret"].encode()
+    if world.services.settings.backend == "sqlite":
+        rows = world.services.statement_store._db.conn.execute(  # type: ignore[attr-defined]
+            "SELECT response FROM idempotency"
+        ).fetchall()
+        assert rows
+        assert all(secret not in (r[0] or "").encode() for r in rows)
+    else:
+        client = world.services.statement_store._client  # type: ignore[attr-defined]
+        items = client.scan(TableName=world.services.settings.table_name)["Items"]
+        assert any("IDEMPOTENCY" in i["pk"]["S"] for i in items)
+        assert secret not in orjson.dumps(items)
+    for path in tmp_path.rglob("*"):  # every file of the backend (SQLite, WAL), as bytes
+        if path.is_file():
+            assert secret not in path.read_bytes(), path
+
+
+def test_one_credentials_idempotency_key_never_replays_to_another(world: World) -> None:
+    other = world.as_("alpha", Scope.ADMIN)
+    key = {"Idempotency-Key": "same-key"}
+    path, body = "/admin/tenants/alpha/credentials", {"scopes": ["state"]}
+    mine = world.alpha.call("POST", path, json=body, headers=key)
+    theirs = other.call("POST", path, json=body, headers=key)
+    assert mine.status == theirs.status == 201
+    assert theirs.header("Idempotent-Replayed") is None
+    assert theirs.json()["key"] != mine.json()["key"]
 
 
 def test_same_idempotency_key_with_another_body_is_422_and_changes_nothing(world: World) -> None:

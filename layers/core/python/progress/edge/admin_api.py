@@ -96,7 +96,11 @@ class CredentialOut(BaseModel):
 
 
 class NewCredential(CredentialOut):
-    secret: str = Field(description="shown once; only a scrypt hash is stored")
+    secret: str | None = Field(
+        description="shown once, in the response that created the credential; only a scrypt"
+        " hash is stored, so a replay of the request (same Idempotency-Key) has null here:"
+        " revoke the credential and create another if that first response was lost"
+    )
 
 
 class CredentialPage(BaseModel):

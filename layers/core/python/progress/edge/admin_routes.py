@@ -181,13 +181,9 @@ def request_error(errors: Sequence[Mapping[str, Any]]) -> InvalidParameter:
     if not errors:
         return InvalidParameter("request: invalid")
     first = errors[0]
-    where = [str(p) for p in first.get("loc", ())]
-    kind = where[0] if where else "request"
-    path = ".".join(where[1:]) or kind
-    if kind == "body" and path == "body":
-        path = "body"
-    elif kind == "body":
-        path = f"body.{path}"
+    where = [str(p) for p in first.get("loc", ())] or ["request"]
+    # A body field keeps its "body." prefix (body.scopes.0); a parameter or header is its name.
+    path = ".".join(where) if where[0] == "body" else ".".join(where[1:]) or where[0]
     message = str(first.get("msg", "invalid"))
     if first.get("type") == "missing":
         message = "required"

@@ -6,9 +6,10 @@ Semantics follow the IETF draft "The Idempotency-Key HTTP Header Field"
 request gets the first response again, without a second effect; the same key with another
 request gets 422; a key whose first request is still running gets 409. Records last 24 hours.
 
-What is hashed: the record's key is the header value alone (within the tenant, which the layer
-adds); the payload hash covers method, path and the SHA-256 of the body bytes. So reusing a key
-on another endpoint, or with a byte-different body, is 422 rather than a replay.
+What is hashed: the record's key is the caller (the credential key) and the header value,
+within the tenant, which the layer adds: one credential's key never replays another credential's
+response. The payload hash covers method, path and the SHA-256 of the body bytes, so reusing a
+key on another endpoint, or with a byte-different body, is 422 rather than a replay.
 """
 
 from __future__ import annotations
@@ -84,6 +85,7 @@ def run_idempotent(
     path: str,
     body: bytes,
     run: Callable[[], StoredResponse],
+    caller: str = "",
 ) -> tuple[StoredResponse, bool]:
     """``(response, replayed)``. Without a key, ``run()`` simply runs.
 
@@ -128,7 +130,7 @@ def run_idempotent(
         "body_sha256": hashlib.sha256(body).hexdigest(),
     }
     try:
-        stored: dict[str, Any] = idempotent(data={"key": key, "request": request})
+        stored: dict[str, Any] = idempotent(data={"key": [caller, key], "request": request})
     except IdempotencyValidationError as exc:
         raise Unprocessable(
             f"{HEADER}: reused with a different request (method, path or body) within 24 hours"
