@@ -12,6 +12,7 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 from progress.app.certificates import certificate_id
 from progress.bootstrap import services
 from progress.domain.formats import parse_accept_language
+from progress.edge import heap
 from progress.edge import progress_api as pa
 from progress.edge.http import Request
 from progress.edge.observability import with_metrics
@@ -122,3 +123,6 @@ register_errors(app)
 @with_metrics
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     return app.resolve(event, context)
+
+
+heap.settle()  # what the imports and the app built lives as long as the container

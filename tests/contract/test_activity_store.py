@@ -76,3 +76,22 @@ def test_concurrent_merges_of_different_languages_all_land(activity_store: Activ
     for t in threads:
         t.join()
     assert activity_store.get(T1, A) == {f"name/l{i}": str(i) for i in range(8)}
+
+
+def test_get_many_reads_the_known_activities_of_the_tenant(
+    activity_store: ActivityStore,
+) -> None:
+    """A transcript names hundreds of Activities: one call returns the fields of every known
+    one (in chunks beyond one round trip), leaves unknown ones and other tenants' out, and
+    takes repeated ids."""
+    many = {f"http://example.com/activities/{n}": {"name/en": f"course {n}"} for n in range(620)}
+    activity_store.merge(T1, many)
+    activity_store.merge(T1, {A: {"name/en": "A", "type": "http://example.com/t"}})
+    activity_store.merge(T2, {B: {"name/en": "other tenant's"}})
+    wanted = [*many, A, A, B, "http://example.com/activities/unknown"]
+    assert activity_store.get_many(T1, wanted) == {
+        **many,
+        A: {"name/en": "A", "type": "http://example.com/t"},
+    }
+    assert activity_store.get_many(T2, [A, B]) == {B: {"name/en": "other tenant's"}}
+    assert activity_store.get_many(T1, []) == {}

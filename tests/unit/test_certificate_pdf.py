@@ -77,8 +77,9 @@ _BFRANGE = re.compile(rb"beginbfrange(.*?)endbfrange", re.DOTALL)
 _HEX = re.compile(rb"<([0-9A-Fa-f]+)>")
 # a font choice (``/F1 8.50 Tf``), a position (``BT 45.35 791.44 Td``) or a string shown
 # (``(...) Tj``), in the order of the page
-_SHOW = re.compile(
-    rb"/(\w+)\s+[\d.]+\s+Tf|BT\s+([\d.-]+)\s+([\d.-]+)\s+Td|\(((?:\\.|[^\\)])*)\)\s*Tj",
+_SHOW = re.compile(  # a font set, a text position, a shown string, or q / Q (save, restore)
+    rb"/(\w+)\s+[\d.]+\s+Tf|BT\s+([\d.-]+)\s+([\d.-]+)\s+Td|\(((?:\\.|[^\\)])*)\)\s*Tj"
+    rb"|(?<!\S)([qQ])(?!\S)",
     re.DOTALL,
 )
 _ESCAPES = {b"n": b"\n", b"r": b"\r", b"t": b"\t", b"b": b"\b", b"f": b"\f"}
@@ -159,15 +160,20 @@ def placed(cmaps: dict[bytes, CMap | None], stream: bytes) -> list[tuple[float, 
     at (x, y: points from the bottom left corner). ``cmaps``: the document's ``fonts``."""
     out: list[tuple[float, float, str]] = []
     cmap: CMap | None = None
+    saved: list[CMap | None] = []  # the font is part of the graphics state q saves, Q restores
     x = y = 0.0
     for match in _SHOW.finditer(stream):
-        font, left, bottom, string = match.groups()
+        font, left, bottom, string, state = match.groups()
         if font is not None:
             cmap = cmaps[font]
         elif left is not None:
             x, y = float(left), float(bottom)
-        else:
+        elif string is not None:
             out.append((x, y, _shown(_unescape(string), cmap)))
+        elif state == b"q":
+            saved.append(cmap)
+        elif saved:  # an unbalanced Q is no operator: binary data (a font program) read as text
+            cmap = saved.pop()
     return out
 
 

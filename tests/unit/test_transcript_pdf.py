@@ -10,10 +10,15 @@ import re
 from typing import Any
 
 import pytest
+from fpdf import FPDF
+from fpdf.annotations import AnnotationDict
+from fpdf.fonts import TTFFont
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from progress.adapters.transcript_pdf import render_transcript
+from progress.adapters import transcript_pdf
+from progress.adapters.pdf_fonts import FAMILY, font_files, printable
+from progress.adapters.transcript_pdf import _Transcript, _UrlLink, render_transcript
 from tests.fixtures.make_transcript_sample import SAMPLE, sample_pdf, sample_transcript
 from tests.unit.test_certificate_pdf import fonts, page_lines, placed, stream_lines, streams
 
@@ -315,6 +320,85 @@ def test_500_rows_render_every_page() -> None:
     pdf = render_transcript(document)
     assert pages(pdf) > 15
     assert f"Page {pages(pdf)} of {pages(pdf)}" in "\n".join(lines(pdf))
+
+
+# ----------------------------------------------------- fast paths equal fpdf2's own output
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    url=st.text(),
+    box=st.tuples(*[st.floats(0, 150, allow_nan=False) for _ in range(4)]),
+)
+def test_certificate_links_are_written_as_fpdf2_writes_links(
+    url: str, box: tuple[float, float, float, float]
+) -> None:
+    """``url_area`` builds the annotation ``FPDF.link`` builds, and ``_UrlLink`` serializes
+    it to the very text ``AnnotationDict.serialize`` gives, for any URL and area."""
+    target = "https://lrs.example.com/" + url
+    pdf = _Transcript("Ann", "today", None, None)
+    pdf.add_page()
+    theirs = pdf.link(*box, target)
+    pdf.url_area(*box, target)
+    annotations = pdf.pages[pdf.page].annots
+    assert annotations is not None
+    ours = annotations[-1]
+    assert type(ours) is _UrlLink
+    assert ours.serialize() == theirs.serialize() == AnnotationDict.serialize(ours)
+
+
+@settings(max_examples=40, deadline=None)
+@given(
+    st.lists(
+        st.tuples(st.floats(15, 180), st.floats(40, 270), st.text(min_size=1), st.booleans()).map(
+            lambda t: (t[0], t[1], printable(t[2]), t[3])
+        ),
+        min_size=1,
+        max_size=8,
+    )
+)
+def test_table_text_is_placed_as_fpdf2_text_places_it(
+    items: list[tuple[float, float, str, bool]],
+) -> None:
+    """``show`` writes many texts at once: a reader finds each where ``FPDF.text`` would have
+    put it, with the same characters, in the same order."""
+    drawn = []
+    for fast in (True, False):
+        pdf = _Transcript("Ann", "today", None, None)
+        pdf.add_page()
+        if fast:
+            pdf.show([(x, y, text, 8.5, bold, (185, 28, 28)) for x, y, text, bold in items])
+        else:
+            for x, y, text, bold in items:
+                pdf.style(8.5, bold=bold, rgb=(185, 28, 28))
+                pdf.text(x, y, text)
+        pdf.footers()
+        document = bytes(pdf.output())
+        assert b"0.7255 0.1098 0.1098 rg" in streams(document)[0]  # the colour, as fpdf2 writes it
+        drawn.append([placed(fonts(document), stream) for stream in streams(document)])
+    assert drawn[0] == drawn[1]
+
+
+def _fonts_as_fpdf2_adds_them(pdf: FPDF) -> str:
+    for style, path in font_files().items():
+        pdf.add_font(FAMILY, style, path)
+        font = pdf.fonts[f"{FAMILY}{style}"]
+        assert isinstance(font, TTFFont)
+        font.ttfont.recalcBBoxes = False  # add_fonts's one deliberate difference
+    return FAMILY
+
+
+def test_fonts_copied_from_the_parsed_template_write_what_add_font_writes(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """``add_fonts`` reads the font once per process and copies it into each document: the
+    PDF is byte-identical to one whose fonts fpdf2 read itself, also after documents that used
+    other glyphs (no subset, missing glyph or descriptor leaks from one document to the next)."""
+    cyrillic = transcript(3, learner={"id": "mbox:mailto:a@example.com", "name": "Анна Ли"})
+    latin = transcript(40, learner={"id": "mbox:mailto:z@example.com", "name": "Zoë Łuk"})
+    ours = [render_transcript(cyrillic), render_transcript(latin), render_transcript(cyrillic)]
+    monkeypatch.setattr(transcript_pdf, "add_fonts", _fonts_as_fpdf2_adds_them)
+    assert ours == [render_transcript(cyrillic), render_transcript(latin), ours[0]]
 
 
 # ------------------------------------------------------------------------- determinism

@@ -6,7 +6,7 @@ import itertools
 import threading
 import uuid
 from collections import defaultdict
-from collections.abc import Collection, Iterator, Mapping, Sequence
+from collections.abc import Collection, Iterable, Iterator, Mapping, Sequence
 from dataclasses import replace
 
 import orjson
@@ -283,6 +283,11 @@ class MemoryActivityStore:
     def get(self, tenant: str, activity_id: str) -> DefinitionFields:
         with self._lock:
             return dict(self._fields.get((tenant, activity_id), {}))
+
+    def get_many(self, tenant: str, activity_ids: Iterable[str]) -> dict[str, DefinitionFields]:
+        with self._lock:
+            found = {a: self._fields.get((tenant, a)) for a in activity_ids}
+            return {a: dict(fields) for a, fields in found.items() if fields}
 
 
 # ---------------------------------------------------------------------------------- progress

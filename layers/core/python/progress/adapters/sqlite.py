@@ -36,7 +36,7 @@ import sqlite3
 import threading
 import time
 import uuid
-from collections.abc import Callable, Collection, Iterator, Mapping, Sequence
+from collections.abc import Callable, Collection, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -702,6 +702,9 @@ def _etag(
     return None if row is None else str(row[0])
 
 
+_IN_LIST = 500  # ids per ``IN (...)`` list: well under SQLite's bound on parameters
+
+
 class SqliteActivityStore:
     def __init__(self, db: Database) -> None:
         self._db = db
@@ -722,6 +725,20 @@ class SqliteActivityStore:
             (tenant, activity_id),
         )
         return {field: orjson.loads(value) for field, value in rows}
+
+    def get_many(self, tenant: str, activity_ids: Iterable[str]) -> dict[str, DefinitionFields]:
+        wanted = list(dict.fromkeys(activity_ids))
+        out: dict[str, DefinitionFields] = {}
+        for start in range(0, len(wanted), _IN_LIST):
+            chunk = wanted[start : start + _IN_LIST]
+            rows = self._db.conn.execute(
+                "SELECT activity, field, value FROM activity_fields"  # noqa: S608 - placeholders
+                f" WHERE tenant = ? AND activity IN ({', '.join('?' * len(chunk))})",
+                (tenant, *chunk),
+            )
+            for activity, field, value in rows:
+                out.setdefault(activity, {})[field] = orjson.loads(value)
+        return out
 
 
 # ---------------------------------------------------------------------------------- progress

@@ -3,11 +3,12 @@ only, so names come from the Statements and the canonical Activity definitions."
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 
 import orjson
 
 from progress.app.ports import ActivityStore, StatementStore
+from progress.domain.activities import DefinitionFields
 from progress.domain.formats import pick_language
 
 
@@ -28,7 +29,19 @@ def activity_name(
 ) -> str | None:
     """The canonical definition's name in the caller's language (SAPI-056 rules: else en-US,
     else en, else any)."""
-    fields = activities.get(tenant, activity_id)
+    return _name(activities.get(tenant, activity_id), langs)
+
+
+def activity_names(
+    activities: ActivityStore, tenant: str, activity_ids: Iterable[str], langs: Sequence[str] = ()
+) -> dict[str, str | None]:
+    """``activity_name`` of each of ``activity_ids``, read in one ``get_many``."""
+    wanted = list(dict.fromkeys(activity_ids))
+    found = activities.get_many(tenant, wanted) if wanted else {}
+    return {a: _name(found.get(a, {}), langs) for a in wanted}
+
+
+def _name(fields: DefinitionFields, langs: Sequence[str]) -> str | None:
     names = {k[5:]: v for k, v in fields.items() if k.startswith("name/") and isinstance(v, str)}
     if not names:
         return None

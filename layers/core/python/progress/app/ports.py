@@ -6,7 +6,7 @@ Every port has an in-memory twin (``progress.adapters.memory``) and one contract
 
 from __future__ import annotations
 
-from collections.abc import Collection, Iterator, Mapping, Sequence
+from collections.abc import Collection, Iterable, Iterator, Mapping, Sequence
 from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass
 from typing import Any, NamedTuple, Protocol
@@ -182,6 +182,11 @@ class ActivityStore(Protocol):
 
     def get(self, tenant: str, activity_id: str) -> DefinitionFields:
         """The Activity's fields; empty when nothing is known of it."""
+        ...
+
+    def get_many(self, tenant: str, activity_ids: Iterable[str]) -> dict[str, DefinitionFields]:
+        """The fields of each known Activity among ``activity_ids``, in a few round trips
+        whatever their number (a transcript names hundreds); unknown ones are left out."""
         ...
 
 

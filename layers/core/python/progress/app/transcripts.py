@@ -13,7 +13,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from progress.app.names import activity_name, actor_name
+from progress.app.names import activity_names, actor_name
 from progress.app.ports import (
     ActivityStore,
     AttemptFilter,
@@ -84,21 +84,15 @@ class TranscriptService:
                 done.append(s)
             elif s.state == "open":
                 open_.append(s)
-        names: dict[str, str | None] = {}
-
-        def name(activity_id: str) -> str | None:
-            if activity_id not in names:
-                names[activity_id] = activity_name(
-                    self._activities, tenant, activity_id, query.langs
-                )
-            return names[activity_id]
-
-        completions = [self._completion(tenant, s, name(s.key.activity_id)) for s in done]
+        names = activity_names(
+            self._activities, tenant, (s.key.activity_id for s in (*done, *open_)), query.langs
+        )
+        completions = [self._completion(tenant, s, names[s.key.activity_id]) for s in done]
         completions.sort(key=lambda c: (c["time"], c["completion_id"]), reverse=True)
         in_progress = [
             {
                 "activity_id": s.key.activity_id,
-                "activity_name": name(s.key.activity_id),
+                "activity_name": names[s.key.activity_id],
                 "started": format_stored(s.started_us),
                 "last_activity": format_stored(s.last_us),
                 "attempt_id": s.attempt_id,
@@ -144,6 +138,7 @@ class TranscriptService:
         record = s.completion
         assert record is not None
         assert record.time_us is not None
+        completion_id = record.id
         return {
             "activity_id": s.key.activity_id,
             "activity_name": name,
@@ -152,8 +147,8 @@ class TranscriptService:
             "duration": record.duration,
             "time": format_stored(record.time_us),
             "attempt_id": s.attempt_id,
-            "completion_id": record.id,
-            "certificate": self._certificate_url(tenant, record.id),
+            "completion_id": completion_id,
+            "certificate": self._certificate_url(tenant, completion_id),
         }
 
     def _learner_name(self, tenant: str, summaries: list[AttemptSummary]) -> str | None:

@@ -40,9 +40,9 @@ def stable_id(kind: str, *parts: object) -> str:
 
     The name is the JSON array ``[kind, *parts]`` (``json.dumps``, ``ensure_ascii=False``);
     the UUID is RFC 4122's v5 of it, computed inline: this runs once per ingested Statement."""
-    if all(type(p) is str for p in parts):  # the hot case: the same text json.dumps makes
-        name = "[" + ", ".join(map(_json_string, (kind, *parts))) + "]"  # type: ignore[arg-type]
-    else:
+    try:  # the hot case, texts, null and integers: the same text json.dumps makes, faster
+        name = "[" + ", ".join(map(_json_scalar, (kind, *parts))) + "]"
+    except _NotScalar:
         name = json.dumps([kind, *parts], ensure_ascii=False)
     digest = bytearray(
         hashlib.sha1(_NAMESPACE_BYTES + name.encode(), usedforsecurity=False).digest()[:16]
@@ -54,6 +54,21 @@ def stable_id(kind: str, *parts: object) -> str:
 
 
 _json_string = json.encoder.encode_basestring  # a JSON string literal (C), non-ASCII kept
+
+
+class _NotScalar(Exception):
+    pass
+
+
+def _json_scalar(value: object) -> str:
+    """``json.dumps(value, ensure_ascii=False)`` of a text, None or an integer (not a bool)."""
+    if isinstance(value, str):
+        return _json_string(value)
+    if value is None:
+        return "null"
+    if type(value) is int:  # an IntEnum or a bool is written otherwise
+        return str(value)
+    raise _NotScalar
 
 
 def _number(value: Any) -> float | None:

@@ -16,7 +16,8 @@ only under the caller's own credentials.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
+from functools import cache
 from typing import Any
 from urllib.parse import urlencode
 
@@ -30,6 +31,7 @@ from progress.domain.errors import Forbidden, InvalidParameter
 from progress.domain.facts import parse_timestamp_us
 from progress.domain.statements import Position, agent_key
 from progress.domain.tenancy import Principal
+from progress.edge import heap
 from progress.edge.xapi.cursor import CursorCodec
 from progress.edge.xapi.documents import agent_param
 
@@ -165,11 +167,22 @@ def transcript_response(
     content["verify_url"] = f"{base_url}{path}?{urlencode(json_params)}"
     if kind == "json":
         return Response(200, "application/json", body=orjson.dumps(content).decode())
-    from progress.adapters.transcript_pdf import render_transcript
-
     return Response(
         status_code=200,
         content_type="application/pdf",
-        body=render_transcript(content),
+        body=_transcript_renderer()(content),
         headers={"Content-Disposition": 'inline; filename="transcript.pdf"'},
     )
+
+
+@cache
+def _transcript_renderer() -> Callable[[Mapping[str, Any]], bytes]:
+    """``render_transcript``, imported at the first PDF: fpdf2, fontTools and Pillow take 0.4 s
+    to import, which a container that serves JSON only never pays. Their objects live as long
+    as the container: ``heap.settle`` keeps the garbage collector from walking them again."""
+    from progress.adapters import pdf_fonts
+    from progress.adapters.transcript_pdf import render_transcript
+
+    pdf_fonts.load()
+    heap.settle()
+    return render_transcript

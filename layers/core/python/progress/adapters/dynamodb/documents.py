@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import hashlib
 import uuid
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any, Final
 
 import orjson
@@ -317,4 +317,15 @@ class DynamoActivityStore:
             Key=key_of(activity_pk(tenant_hash(tenant), activity_id), "A"),
             ConsistentRead=True,
         ).get("Item", {})
-        return {name[2:]: orjson.loads(v["S"]) for name, v in item.items() if name[:2] == "f:"}
+        return _fields(item)
+
+    def get_many(self, tenant: str, activity_ids: Iterable[str]) -> dict[str, DefinitionFields]:
+        th = tenant_hash(tenant)
+        keys = [key_of(activity_pk(th, a), "A") for a in dict.fromkeys(activity_ids)]
+        return {
+            item["id"]["S"]: _fields(item) for item in batch_get(self._client, self._table, keys)
+        }
+
+
+def _fields(item: Item) -> DefinitionFields:
+    return {name[2:]: orjson.loads(v["S"]) for name, v in item.items() if name[:2] == "f:"}
