@@ -1,6 +1,8 @@
 """`make bench` section "transcripts": GET /progress/transcript through the Lambda handler for
 a learner with 500 completions (and 20 attempts in progress), as JSON and as PDF, on SQLite.
-p50/p95 over repeated requests (target p95 < 200 ms; the seed's SLO is 2 s)."""
+p50/p95 over repeated requests (target p95 < 200 ms; the seed's SLO is 2 s), and the fastest
+request: on a shared machine the spread between runs is the machine's (CPU time equals wall
+time in the slow requests), the minimum shows what the code costs."""
 
 from __future__ import annotations
 
@@ -24,7 +26,7 @@ KEY, SECRET = "bench-transcripts", "bench-transcripts-secret"
 
 
 def run_transcripts(quick: bool, summary: list[str]) -> None:
-    completions, reps = (50, 5) if quick else (500, 40)
+    completions, reps = (50, 5) if quick else (500, 100)
     out(f"== transcripts: one learner with {completions} completions, JSON and PDF ==")
     with tempfile.TemporaryDirectory(prefix="bench-transcripts-") as tmp:
         settings = Settings(data_dir=Path(tmp), cursor_secret="bench-transcripts-cursor-key")
@@ -72,8 +74,9 @@ def run_transcripts(quick: bool, summary: list[str]) -> None:
                     size = len(response["body"])
                 p50, p95 = percentile(times, 50), percentile(times, 95)
                 out(
-                    f"  {kind:<4} p50 {p50:6.1f} ms  p95 {p95:6.1f} ms  ({reps} requests,"
-                    f" body {size / 1024:.0f} KB)  {verdict(p95 < 200)}: p95 < 200 ms"
+                    f"  {kind:<4} p50 {p50:6.1f} ms  p95 {p95:6.1f} ms  min {min(times):6.1f} ms"
+                    f"  ({reps} requests, body {size / 1024:.0f} KB)  {verdict(p95 < 200)}:"
+                    " p95 < 200 ms"
                 )
                 summary.append(
                     f"  transcript {kind}, {completions} completions  p50 {p50:.1f} ms"
