@@ -20,7 +20,7 @@ from progress.app.ports import Envelope, ExportJob
 from progress.app.progress import ProgressService
 from progress.app.statements import StatementService
 from progress.domain.errors import BadRequest, Conflict, Forbidden, Gone, NotFound
-from progress.domain.progress_rules import COMPLETED, INITIALIZED, PASSED, TERMINATED
+from progress.domain.progress_rules import COMPLETED, FAILED, INITIALIZED, PASSED, TERMINATED
 from progress.domain.tenancy import Principal, Scope, Tenant
 
 TENANT = "acme"
@@ -520,6 +520,33 @@ def test_attempts_and_completions_of_the_tenant_or_of_one_learner(world: World) 
     assert [r["passed"] for r in rows] == ["true", "false"]
     assert all(r["statement_ids"] for r in rows)
     assert export("completions", "csv", BOB) == []  # a header only: no achieved completion
+
+
+def test_completion_rows_link_the_certificate_each_earned(world: World) -> None:
+    """A completed or passed completion's row carries its certificate URL (the link the
+    transcript shows); a failed-only one earned none: empty, never a dead link."""
+    world.post(*session("ann", [INITIALIZED, PASSED, TERMINATED], "s1"))
+    world.post(*session("bob", [INITIALIZED, FAILED, TERMINATED], "s2"))
+    world.project_all()
+    svc = world.service(
+        certificate_url=lambda tenant, cid: f"https://lrs.test/certs/{tenant}/{cid}"
+    )
+    rows: dict[str, list[dict[str, Any]]] = {}
+    for fmt in ("ndjson", "csv"):
+        done = svc.run(TENANT, svc.request(TENANT, "completions", fmt, None).id)
+        assert done.blob_key is not None
+        data = world.files.bytes_of(done.blob_key).decode()
+        rows[fmt] = (
+            [orjson.loads(x) for x in data.splitlines()]
+            if fmt == "ndjson"
+            else list(csv.DictReader(io.StringIO(data)))
+        )
+    for fmt, found in rows.items():
+        by_learner = {r["learner"]: r for r in found}
+        ann, bob = by_learner[ANN], by_learner[BOB]
+        assert ann["certificate"] == f"https://lrs.test/certs/{TENANT}/{ann['completion_id']}"
+        assert bob["certificate"] == (None if fmt == "ndjson" else ""), fmt
+    assert list(rows["csv"][0])[-1] == "certificate"  # a new column goes last
 
 
 # ------------------------------------------------------------------------------ downloads

@@ -104,6 +104,28 @@ def test_a_learners_transcript(lrs: Running) -> None:
     assert future["totals"]["in_progress"] == 1
 
 
+def test_certificate_links_lead_to_issued_certificates(lrs: Running) -> None:
+    """Each certificate link of a transcript opens the certificate the consumer issued; a
+    completion that earned none (failed only) has no link rather than a dead one."""
+    batches = [
+        session([("initialized", {}), ("passed", {"success": True}), ("terminated", {})]),
+        session([("initialized", {}), ("failed", {"success": False}), ("terminated", {})], OTHER),
+    ]
+    for batch in batches:
+        assert call(lrs, "POST", "/xapi/statements", batch)[0] == 200
+    lrs.pump.drain()
+    completions = json.loads(transcript(lrs)[1])["completions"]
+    by_status = {c["status"]: c for c in completions}
+    assert set(by_status) == {"passed", "failed"}
+    assert by_status["failed"]["certificate"] is None
+    base = lrs.url.removesuffix("/xapi")
+    link = by_status["passed"]["certificate"]
+    assert link.startswith(base + "/certificates/")
+    status, body, _ = call(lrs, "GET", link.removeprefix(base), auth=False)
+    assert status == 200, body
+    assert json.loads(body)["completion_id"] == by_status["passed"]["completion_id"]
+
+
 def test_transcript_bad_input_is_4xx(lrs: Running) -> None:
     assert transcript(lrs)[0] == 404  # nothing recorded for this learner
     status, body = transcript(lrs, since="yesterday")

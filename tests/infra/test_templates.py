@@ -243,6 +243,25 @@ def test_the_xapi_function_gets_item_access_to_the_table_and_the_cursor_secret_o
     assert all(s["Resource"] != "*" or granted([s], "xray:") for s in stmts)
 
 
+# Certificate ids are HMACs under a key derived from the cursor secret (bootstrap): the
+# certificates consumer issues them; the progress API verifies them and, with the admin API and
+# the exporter, writes certificate links (transcripts, completion exports). Without the grant
+# the function fails on AWS at its first certificate; nothing local shows it (the local modes
+# read a key file). The certificates function once lacked it.
+CERTIFICATE_ID_FUNCTIONS = ("certificates", "progress_api", "admin_api", "exporter")
+
+
+@pytest.mark.parametrize("stage", STAGES, ids=[s.name for s in STAGES])
+@pytest.mark.parametrize("function", CERTIFICATE_ID_FUNCTIONS)
+def test_functions_deriving_certificate_ids_may_read_the_cursor_secret(
+    assembly: Assembly, stage: Stage, function: str
+) -> None:
+    stmts = statements(assembly, stage, function)
+    assert "secretsmanager:GetSecretValue" in granted(stmts, "secretsmanager:")
+    (read,) = [s for s in stmts if "secretsmanager:GetSecretValue" in json.dumps(s["Action"])]
+    assert json.dumps(read["Resource"]).startswith('{"Ref": "DataCursor')  # that secret only
+
+
 @pytest.mark.parametrize("stage", STAGES, ids=[s.name for s in STAGES])
 def test_the_api_passes_binary_bodies_through_an_uncached_authorizer(
     assembly: Assembly, stage: Stage

@@ -306,3 +306,19 @@ def test_a_session_completed_and_passed_records_once_per_change() -> None:
     records = [e for e in router.published if e.TYPE == "progress.completion.recorded.v1"]
     assert [e.version for e in records] == [2, 3]  # type: ignore[union-attr]
     assert router.only().completion == records[-1].record  # type: ignore[union-attr]
+
+
+@pytest.mark.parametrize(
+    ("completed", "success", "certified"),
+    [
+        (True, None, True),  # completed
+        (False, True, True),  # passed
+        (True, True, True),
+        (True, False, True),  # completed, though failed
+        (False, False, False),  # failed only: no certificate
+    ],
+)
+def test_a_certificate_is_earned_by_completing_or_passing(
+    completed: bool, success: bool | None, certified: bool
+) -> None:
+    assert record(completed=completed, success=success).certified is certified

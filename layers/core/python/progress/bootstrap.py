@@ -113,20 +113,19 @@ class Services:
             id_key=self.certificate_id_key,
         )
 
+    def certificate_url(self, tenant: str, completion_id: str) -> str:
+        """The public URL of a completion's certificate (its id derives from the completion)."""
+        cert = certificate_id(self.certificate_id_key, tenant, completion_id)
+        return f"{self.settings.public_base_url}/certificates/{cert}"
+
     @cached_property
     def transcripts(self) -> TranscriptService:
-        base = self.settings.public_base_url
-
-        def certificate_url(tenant: str, completion_id: str) -> str:
-            cert = certificate_id(self.certificate_id_key, tenant, completion_id)
-            return f"{base}/certificates/{cert}"
-
         return TranscriptService(
             self.attempt_store,
             self.activity_store,
             self.statement_store,
             self.clock,
-            certificate_url=certificate_url,
+            certificate_url=self.certificate_url,
         )
 
     @cached_property
@@ -140,6 +139,7 @@ class Services:
             self.clock,
             base_url=self.settings.public_base_url,
             url_key=lambda: self.export_url_key,
+            certificate_url=self.certificate_url,
         )
 
     @cached_property

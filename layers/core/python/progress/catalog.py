@@ -127,14 +127,16 @@ FUNCTIONS: Final[tuple[Function, ...]] = (
     Function(
         "certificates",
         Trigger.EVENT,
-        frozenset({Access.TABLE_DATA, Access.CERTIFICATES}),
+        # CURSOR_SECRET: certificate ids are keyed by a key derived from it (bootstrap)
+        frozenset({Access.TABLE_DATA, Access.CERTIFICATES, Access.CURSOR_SECRET}),
         "progress.completion.recorded.v1 -> one certificate per completion (PDF + JSON)",
         timeout_s=60,
     ),
     Function(
         "exporter",
         Trigger.EVENT,
-        frozenset({Access.TABLE_DATA, Access.EXPORTS}),
+        # CURSOR_SECRET: completion rows link their certificates, whose ids are keyed from it
+        frozenset({Access.TABLE_DATA, Access.EXPORTS, Access.CURSOR_SECRET}),
         "progress.export.requested.v1 -> a compliance export file (NDJSON or CSV) in parts",
         timeout_s=900,  # Lambda's limit: longer exports checkpoint and continue (docs/exports.md)
     ),

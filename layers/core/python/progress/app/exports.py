@@ -202,6 +202,7 @@ COMPLETION_COLUMNS: Final = (
     "time",
     "mastery_score",
     "statement_ids",
+    "certificate",  # its URL; empty when the completion earned none (failed only)
 )
 COLUMNS: Final = {
     STATEMENTS: STATEMENT_COLUMNS,
@@ -255,8 +256,9 @@ def statement_csv(stored: StoredStatement) -> bytes:
     )
 
 
-def completion_record(summary: AttemptSummary) -> dict[str, Any]:
-    """An export row: the completion document with its attempt's identity beside it."""
+def completion_record(summary: AttemptSummary, certificate: str | None = None) -> dict[str, Any]:
+    """An export row: the completion document with its attempt's identity beside it, and the
+    URL of its certificate."""
     document = completion_document(summary)
     assert document is not None
     key = summary.key
@@ -268,6 +270,7 @@ def completion_record(summary: AttemptSummary) -> dict[str, Any]:
         "registration": key.registration,
         "session": key.session,
         **document,
+        "certificate": certificate,
     }
 
 
@@ -302,8 +305,8 @@ def attempt_csv(summary: AttemptSummary) -> bytes:
     )
 
 
-def completion_csv(summary: AttemptSummary) -> bytes:
-    row = completion_record(summary)
+def completion_csv(summary: AttemptSummary, certificate: str | None = None) -> bytes:
+    row = completion_record(summary, certificate)
     return csv_line(
         [
             *(row[k] for k in COMPLETION_COLUMNS[:9]),
@@ -312,6 +315,7 @@ def completion_csv(summary: AttemptSummary) -> bytes:
             row["time"],
             row["mastery_score"],
             " ".join(row["statement_ids"]),
+            row["certificate"],
         ]
     )
 
@@ -320,14 +324,16 @@ def header(kind: str, fmt: str) -> bytes:
     return csv_line(COLUMNS[kind]) if fmt == CSV else b""
 
 
-def line(kind: str, fmt: str, record: Any) -> bytes:
+def line(kind: str, fmt: str, record: Any, certificate: str | None = None) -> bytes:
     """One row of the file: NDJSON (one JSON document per line; Statements exactly as stored)
-    or CSV."""
+    or CSV. ``certificate``: a completion's certificate URL."""
     if kind == STATEMENTS:
         return statement_csv(record) if fmt == CSV else record.body + b"\n"
     if kind == ATTEMPTS:
         return attempt_csv(record) if fmt == CSV else orjson.dumps(attempt_record(record)) + b"\n"
-    return completion_csv(record) if fmt == CSV else orjson.dumps(completion_record(record)) + b"\n"
+    if fmt == CSV:
+        return completion_csv(record, certificate)
+    return orjson.dumps(completion_record(record, certificate)) + b"\n"
 
 
 def blob_key(job: ExportJob) -> str:
@@ -387,6 +393,7 @@ class ExportService:
         *,
         base_url: str,
         url_key: Callable[[], bytes],
+        certificate_url: Callable[[str, str], str] | None = None,
         page: int = PAGE,
         part_bytes: int = PART_BYTES,
         lease_s: float = LEASE_S,
@@ -404,6 +411,7 @@ class ExportService:
         self._clock = clock
         self._base_url = base_url.rstrip("/")
         self._url_key = url_key
+        self._certificate_url = certificate_url
         self._page = page
         self._part_bytes = part_bytes
         self._lease_us = int(lease_s * 1_000_000)
@@ -574,6 +582,13 @@ class ExportService:
         worker.abort()
         return failed
 
+    def _certificate(self, tenant: str, summary: AttemptSummary) -> str | None:
+        """The URL of the certificate a completion earned (``CompletionRecord.certified``)."""
+        record = summary.completion
+        if self._certificate_url is None or record is None or not record.certified:
+            return None
+        return self._certificate_url(tenant, record.id)
+
     def _source(self, job: ExportJob) -> Source:
         """The rows of ``job`` after a position, a page at a time: ((position, line), ...)."""
         fmt, kind = job.format, job.kind
@@ -595,7 +610,7 @@ class ExportService:
             at = None if after is None else ListPosition(*after)
             batch, more = self._attempts.list(job.tenant, where, at, self._page)
             rows = [
-                ((s.started_us, s.attempt_id), line(kind, fmt, s))
+                ((s.started_us, s.attempt_id), line(kind, fmt, s, self._certificate(job.tenant, s)))
                 for s in batch
                 if kind != COMPLETIONS or s.completion is not None
             ]

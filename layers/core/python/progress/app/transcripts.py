@@ -148,7 +148,9 @@ class TranscriptService:
             "time": format_stored(record.time_us),
             "attempt_id": s.attempt_id,
             "completion_id": completion_id,
-            "certificate": self._certificate_url(tenant, completion_id),
+            "certificate": (
+                self._certificate_url(tenant, completion_id) if record.certified else None
+            ),
         }
 
     def _learner_name(self, tenant: str, summaries: list[AttemptSummary]) -> str | None:

@@ -122,6 +122,12 @@ class CompletionRecord:
         return self.success is True
 
     @property
+    def certified(self) -> bool:
+        """Whether it earns a certificate: completed or passed (a failure alone earns none;
+        ``progress.app.certificates`` issues by the same rule)."""
+        return self.completed or self.passed
+
+    @property
     def failed(self) -> bool:
         return self.success is False
 
