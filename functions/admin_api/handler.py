@@ -28,6 +28,7 @@ from progress.edge.admin_routes import (
     export_out,
     export_page,
     learner_agent,
+    learner_page,
     request_error,
     transcript_response,
     undecodable_body,
@@ -292,13 +293,26 @@ def list_completions(
 
 @app.get(
     "/admin/tenants/<tenant>/learners",
-    summary="One learner: name and totals (looked up by Agent)",
-    responses=models.ok(models.LearnerOut),
+    summary="The tenant's learners (those with attempts), a page at a time; with agent: one"
+    " learner's name and totals",
+    responses=models.ok(
+        models.LearnerPage | models.LearnerOut,
+        "without agent: a page of learners (LearnerPage); with agent: that learner (LearnerOut)",
+    ),
 )
 def get_learner(
-    tenant: str, agent: Annotated[str, Query(description="an xAPI Agent")]
-) -> models.LearnerOut:
+    tenant: str,
+    agent: Annotated[
+        str | None, Query(description="one learner, as an xAPI Agent JSON object; absent: the list")
+    ] = None,
+    cursor: Annotated[str | None, Query(description="the `more` of the previous page")] = None,
+    limit: Limit = models.DEFAULT_LIMIT,
+) -> models.LearnerPage | models.LearnerOut:
     _admin(tenant)
+    if agent is None:
+        return learner_page(tenant, cursor, limit)
+    if cursor is not None:
+        raise InvalidParameter("cursor: pages the list of learners, not a lookup by agent")
     return models.LearnerOut(**learner_agent(tenant, agent))
 
 

@@ -16,11 +16,13 @@ import orjson
 import pytest
 
 from progress import bootstrap
+from progress.app.ports import AttemptChange, ProgressCommit
 from progress.domain.errors import Unauthorized
 from progress.domain.tenancy import Scope
 from progress.local import openapi
 from progress.local.server import Handler, LambdaContext, load_handler, to_event
 from tests.api.conftest import Reply, _build, basic
+from tests.contract.test_progress_stores import fact, opened
 
 
 @dataclass
@@ -329,6 +331,139 @@ def test_listing_attempts_needs_exactly_one_of_agent_or_activity(world: World) -
     assert empty.json() == {"items": [], "next": None}
     unknown = world.alpha.call("GET", "/admin/tenants/alpha/learners", params={"agent": agent})
     assert unknown.status == 404
+
+
+LEARNERS = (
+    ("mbox:mailto:ann@example.com", {"mbox": "mailto:ann@example.com"}),
+    (
+        "sha1:ebd31e95054c018b10727ccffd2ef2ec3a016ee9",
+        {"mbox_sha1sum": "ebd31e95054c018b10727ccffd2ef2ec3a016ee9"},
+    ),
+    ("openid:https://openid.example.com/cy", {"openid": "https://openid.example.com/cy"}),
+    (
+        "acct:https://lms.example.com|dee",
+        {"account": {"homePage": "https://lms.example.com", "name": "dee"}},
+    ),
+    ("mbox:mailto:eve@example.com", {"mbox": "mailto:eve@example.com"}),
+)
+
+
+def _with_attempts(world: World, tenant: str, learners: list[str]) -> None:
+    """An attempt for each learner (two for the first), straight into the attempt store."""
+    for n, learner in enumerate([*learners, learners[0]]):
+        f = fact(n, tenant=tenant, learner=learner, activity=f"http://example.com/c{n}")
+        attempt = opened(f)
+        world.services.attempt_store.commit(
+            ProgressCommit(tenant, (AttemptChange(attempt, 0, None),))
+        )
+
+
+def _learner_pages(admin: Admin, tenant: str, limit: int) -> tuple[list[dict[str, Any]], str]:
+    """Every learner, following ``more``; and the first page's cursor."""
+    path = f"/admin/tenants/{tenant}/learners"
+    seen: list[dict[str, Any]] = []
+    first = ""
+    params = {"limit": str(limit)}
+    for _ in range(20):
+        reply = admin.call("GET", path, params=params)
+        assert reply.status == 200, reply.body
+        page = reply.json()
+        assert set(page) == {"learners", "more"}
+        assert len(page["learners"]) <= limit
+        seen += page["learners"]
+        if page["more"] is None:
+            return seen, first
+        first = first or page["more"]
+        params = {"limit": str(limit), "cursor": page["more"]}
+    raise AssertionError("the learner list never ended")
+
+
+def test_learners_without_agent_are_listed_page_by_page(world: World) -> None:
+    _with_attempts(world, "alpha", [key for key, _ in LEARNERS])
+    _with_attempts(world, "beta", ["mbox:mailto:zed@example.com"])
+    expected = dict(LEARNERS)
+    everything, _ = _learner_pages(world.alpha, "alpha", 100)
+    assert len(everything) == len(LEARNERS)
+    for limit in (1, 2):
+        seen, cursor = _learner_pages(world.alpha, "alpha", limit)
+        assert seen == everything  # each learner once, in one stable order
+        assert cursor
+    for item in everything:
+        assert item["agent"] == expected[item["id"]]
+        query = urlencode({"agent": orjson.dumps(item["agent"]).decode()})
+        assert item["learner"] == f"/admin/tenants/alpha/learners?{query}"
+        assert item["transcript"] == f"/admin/tenants/alpha/transcript?{query}"
+    ann = next(i for i in everything if i["id"] == LEARNERS[0][0])
+    summary = world.alpha.call("GET", ann["learner"])  # the lookup the item points at
+    assert summary.status == 200, summary.body
+    assert summary.json()["learner"]["id"] == ann["id"]
+    assert world.alpha.call("GET", ann["transcript"]).status == 200
+    beta, _ = _learner_pages(world.operator, "beta", 1)
+    assert [i["id"] for i in beta] == ["mbox:mailto:zed@example.com"]
+    empty = world.operator.call("GET", "/admin/tenants/ops/learners")
+    assert empty.status == 200
+    assert empty.json() == {"learners": [], "more": None}
+
+
+def test_learner_cursors_are_tamper_proof_and_bound_to_their_list_and_tenant(
+    world: World,
+) -> None:
+    _with_attempts(world, "alpha", [key for key, _ in LEARNERS])
+    path = "/admin/tenants/alpha/learners"
+    _, cursor = _learner_pages(world.alpha, "alpha", 2)
+    tampered = cursor[:-2] + ("AA" if not cursor.endswith("AA") else "BB")
+    for bad in (tampered, cursor[:10], "not a cursor"):
+        reply = world.alpha.call("GET", path, params={"cursor": bad})
+        assert reply.status == 400, bad
+        assert _message(reply).startswith("cursor:")
+    elsewhere = world.operator.call(
+        "GET", "/admin/tenants/beta/learners", params={"cursor": cursor}
+    )
+    assert elsewhere.status == 400  # a cursor of alpha's learners is not one of beta's
+    assert "another list" in _message(elsewhere)
+    credentials = world.alpha.call(
+        "GET", "/admin/tenants/alpha/credentials", params={"cursor": cursor}
+    )
+    assert credentials.status == 400  # nor one of another list
+    for _ in range(3):
+        world.services.tenants.create_credential("alpha", frozenset({Scope.STATE}))
+    page = world.alpha.call("GET", "/admin/tenants/alpha/credentials", params={"limit": "1"})
+    other = world.alpha.call("GET", path, params={"cursor": page.json()["next"]})
+    assert other.status == 400
+    assert "another list than learners" in _message(other)
+    agent = orjson.dumps(LEARNERS[0][1]).decode()
+    with_agent = world.alpha.call("GET", path, params={"agent": agent, "cursor": cursor})
+    assert with_agent.status == 400
+    assert _message(with_agent).startswith("cursor:")
+    for limit in ("0", "501", "ten"):
+        reply = world.alpha.call("GET", path, params={"limit": limit})
+        assert reply.status == 400
+        assert _message(reply).startswith("limit")
+
+
+def test_another_tenants_admin_may_not_list_learners(world: World) -> None:
+    _with_attempts(world, "alpha", [LEARNERS[0][0]])
+    reply = world.beta.call("GET", "/admin/tenants/alpha/learners")
+    assert reply.status == 403
+    assert "tenant" in _message(reply)
+    xapi_only = world.as_("alpha", Scope.ALL)
+    assert xapi_only.call("GET", "/admin/tenants/alpha/learners").status == 403
+    assert world.alpha.call("GET", "/admin/tenants/nope/learners").status == 403
+    assert world.operator.call("GET", "/admin/tenants/nope/learners").status == 404
+
+
+def test_a_learner_looked_up_by_agent_answers_as_before(world: World) -> None:
+    _with_attempts(world, "alpha", [LEARNERS[0][0]])
+    agent = orjson.dumps(LEARNERS[0][1]).decode()
+    reply = world.alpha.call("GET", "/admin/tenants/alpha/learners", params={"agent": agent})
+    assert reply.status == 200, reply.body
+    found = reply.json()
+    assert set(found) == {"learner", "totals", "transcript"}
+    assert found["learner"]["id"] == LEARNERS[0][0]
+    assert found["transcript"] == f"/admin/tenants/alpha/transcript?{urlencode({'agent': agent})}"
+    bad = world.alpha.call("GET", "/admin/tenants/alpha/learners", params={"agent": "{}"})
+    assert bad.status == 400
+    assert _message(bad).startswith("agent")
 
 
 # ------------------------------------------------------------------------------ dead letters

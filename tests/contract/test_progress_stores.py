@@ -287,6 +287,82 @@ def test_the_tenant_wide_listing_holds_every_attempt_of_the_tenant_newest_first(
     assert kit.attempts.list(T1, everything, None, 10) == ([], None)
 
 
+def every_learner(kit: ProgressKit, tenant: str, limit: int) -> list[str]:
+    """``learners`` page after page, as the admin API reads it."""
+    seen: list[str] = []
+    after: str | None = None
+    for _ in range(100):
+        page, after = kit.attempts.learners(tenant, after, limit)
+        assert len(page) <= limit
+        assert page or after is None  # no empty page before the end
+        seen += page
+        if after is None:
+            return seen
+    raise AssertionError("learners never reached the end")
+
+
+LEARNERS = (
+    *(f"mbox:mailto:l{n}@example.com" for n in range(6)),
+    "sha1:ebd31e95054c018b10727ccffd2ef2ec3a016ee9",
+    "openid:https://openid.example.com/ann",
+    "acct:https://lms.example.com|ann",
+)
+
+
+def test_learners_pages_list_every_learner_with_attempts_exactly_once(kit: ProgressKit) -> None:
+    for n, learner in enumerate(LEARNERS):
+        save_new(kit, opened(fact(n, learner=learner)))
+    in_order = every_learner(kit, T1, 100)
+    assert sorted(in_order) == sorted(LEARNERS)
+    for limit in (1, 2, 4, len(LEARNERS) - 1, len(LEARNERS)):
+        assert every_learner(kit, T1, limit) == in_order, limit  # once each, in a stable order
+    page, after = kit.attempts.learners(T1, None, len(LEARNERS))
+    assert (len(page), after) == (len(LEARNERS), None)  # an exact fit has no empty last page
+    page, after = kit.attempts.learners(T1, None, 3)
+    assert after is not None
+    rest, _ = kit.attempts.learners(T1, after, 100)
+    assert page + rest == in_order
+
+
+def test_learners_of_two_tenants_are_apart(kit: ProgressKit) -> None:
+    shared = "mbox:mailto:ann@example.com"
+    save_new(kit, opened(fact(1, learner=shared)))
+    save_new(kit, opened(fact(2, learner="mbox:mailto:bob@example.com")))
+    save_new(kit, opened(fact(1, tenant=T2, learner=shared)))
+    save_new(kit, opened(fact(3, tenant=T2, learner="mbox:mailto:cy@example.com")))
+    assert sorted(every_learner(kit, T1, 1)) == [shared, "mbox:mailto:bob@example.com"]
+    assert sorted(every_learner(kit, T2, 1)) == [shared, "mbox:mailto:cy@example.com"]
+    assert kit.attempts.learners("tenant-three", None, 10) == ([], None)
+    kit.attempts.clear(T1, "projection")
+    assert kit.attempts.learners(T1, None, 10) == ([], None)  # a replay rebuilds them
+    assert sorted(every_learner(kit, T2, 10)) == [shared, "mbox:mailto:cy@example.com"]
+    save_new(kit, opened(fact(4, learner="mbox:mailto:dee@example.com")))
+    assert every_learner(kit, T1, 10) == ["mbox:mailto:dee@example.com"]
+
+
+def test_a_learner_with_many_attempts_is_listed_once(kit: ProgressKit) -> None:
+    ann, bob = "mbox:mailto:ann@example.com", "mbox:mailto:bob@example.com"
+    assert kit.attempts.learners(T1, None, 10) == ([], None)  # no learners: an empty last page
+    kit.attempts.commit(ProgressCommit(T1, inbox=InboxEntry("projection", "e0")))
+    assert kit.attempts.learners(T1, None, 10) == ([], None)  # an inbox row is no learner
+    for n in range(4):  # other Activities and sessions: other attempts
+        save_new(kit, opened(fact(n, learner=ann, activity=f"http://example.com/a{n}")))
+        save_new(kit, opened(fact(n + 10, learner=ann, session=f"s{n}")))
+    # Two new attempts of one learner in one commit (one registry write on DynamoDB).
+    twins = [opened(fact(30 + n, learner=bob, activity=f"http://example.com/t{n}")) for n in (0, 1)]
+    kit.attempts.commit(
+        ProgressCommit(
+            T1, tuple(AttemptChange(a, 0, a.expires_at_us(DEFAULT_RULES)) for a in twins)
+        )
+    )
+    loaded = kit.attempts.get(T1, twins[0].id)
+    assert loaded is not None
+    loaded.apply(fact(40, COMPLETED, learner=bob, activity=loaded.key.activity_id), DEFAULT_RULES)
+    kit.attempts.commit(ProgressCommit(T1, (AttemptChange(loaded, 1, None),)))  # an update
+    for limit in (1, 2, 10):
+        assert sorted(every_learner(kit, T1, limit)) == [ann, bob]
+
+
 def test_clear_forgets_a_tenants_attempts_and_inbox_only(kit: ProgressKit) -> None:
     a, b = opened(fact(1)), opened(fact(1, tenant=T2))
     save_new(kit, a, inbox=InboxEntry("projection", "e1"))

@@ -1,6 +1,6 @@
 """The admin API over real HTTP on progress the pipeline derived (SQLite and DynamoDB/moto):
-attempts and completions page by page, a learner's summary, the transcript as JSON and PDF, and
-an export whose download equals what is listed."""
+attempts and completions page by page, the tenant's learners page by page and a learner's
+summary, the transcript as JSON and PDF, and an export whose download equals what is listed."""
 
 from __future__ import annotations
 
@@ -58,6 +58,38 @@ def test_admin_pages_attempts_and_completions_of_a_learner_and_an_activity(lrs: 
     learner = _get(lrs, f"{base}/learners", agent=ZOE)
     assert learner["learner"] == {"id": "mbox:mailto:zoe@example.com", "name": "Zoë Ωmega"}
     assert learner["totals"]["completions"] == 5
+
+
+def test_admin_lists_the_learners_the_pipeline_derived_page_by_page(lrs: Running) -> None:
+    _sessions(lrs, 2)
+    others = [
+        {"objectType": "Agent", "account": {"homePage": "https://lms.example.com", "name": "kai"}},
+        {"objectType": "Agent", "mbox_sha1sum": "ebd31e95054c018b10727ccffd2ef2ec3a016ee9"},
+    ]
+    batch = [statement("initialized", str(uuid.uuid4()), actor=a) for a in others]
+    assert call(lrs, "POST", "/xapi/statements", batch)[0] == 200
+    lrs.pump.drain()
+    path = "/admin/tenants/default/learners"
+    seen: list[dict[str, Any]] = []
+    page = _get(lrs, path, limit="1")
+    while True:
+        seen += page["learners"]
+        if page["more"] is None:
+            break
+        page = _get(lrs, path, cursor=str(page["more"]), limit="1")
+    assert sorted(item["id"] for item in seen) == [
+        "acct:https://lms.example.com|kai",
+        "mbox:mailto:zoe@example.com",
+        "sha1:ebd31e95054c018b10727ccffd2ef2ec3a016ee9",
+    ]
+    zoe = next(item for item in seen if item["id"] == "mbox:mailto:zoe@example.com")
+    assert zoe["agent"] == {"mbox": "mailto:zoe@example.com"}
+    summary = _get(lrs, zoe["learner"])  # the path it names: the lookup by agent
+    assert summary["learner"] == {"id": "mbox:mailto:zoe@example.com", "name": "Zoë Ωmega"}
+    assert summary["totals"]["completions"] == 2
+    assert _get(lrs, zoe["transcript"])["totals"]["completions"] == 2
+    kai = next(item for item in seen if item["id"].startswith("acct:"))
+    assert kai["agent"] == {"account": {"homePage": "https://lms.example.com", "name": "kai"}}
 
 
 def test_admin_transcript_is_json_or_pdf(lrs: Running) -> None:

@@ -18,7 +18,7 @@ from progress.adapters.dynamodb.progress import (
 )
 from progress.adapters.dynamodb.statements import DynamoStatementStore
 from progress.adapters.dynamodb.stream import StreamReader, outbox_envelopes
-from progress.adapters.dynamodb.table import TTL_ATTRIBUTE
+from progress.adapters.dynamodb.table import TTL_ATTRIBUTE, hash32
 from progress.app.ports import (
     AttemptChange,
     AttemptFilter,
@@ -218,7 +218,52 @@ def test_every_progress_item_key_starts_with_the_tenant_hash_but_sweep_and_cert(
         assert pk.startswith((*prefixes, "SWEEP#", "CERT#")), pk
         assert "example.com" not in pk + sk  # learner and activity ids are hashed
         kinds.add(pk.split("#")[0] if pk.startswith(("SWEEP#", "CERT#")) else pk.split("#")[1])
-    assert kinds == {"AT", "AI", "AL", "AA", "AN", "I", "RULES", "SWEEP", "CERT"}
+    assert kinds == {"AT", "AI", "AL", "AA", "AN", "LN", "I", "RULES", "SWEEP", "CERT"}
+
+
+def test_the_learner_registry_is_written_once_per_new_attempt_and_hashed(
+    dynamo: DynamoDBClient,
+) -> None:
+    """A new attempt puts its learner's registry item (``{th}#LN#{shard}``, sk = the learner's
+    hash); updates do not touch it. Positions are hashes: no learner identifier in a cursor."""
+    store = DynamoAttemptStore(dynamo, TABLE)
+    first = opened(fact(1))
+    save(store, first, 0)
+    loaded = store.get(T1, first.id)
+    assert loaded is not None
+    loaded.apply(fact(2, COMPLETED), DEFAULT_RULES)
+    save(store, loaded, 1)
+    save(store, opened(fact(3, activity="http://example.com/other")), 0)
+    registry = [i for i in raw_items(dynamo) if i["pk"]["S"].split("#")[1] == "LN"]
+    assert len(registry) == 1
+    assert registry[0]["lrn"] == {"S": ANN}
+    assert registry[0]["sk"]["S"] == hash32(ANN)
+    save(store, opened(fact(4, learner="mbox:mailto:bob@example.com")), 0)
+    page, position = store.learners(T1, None, 1)
+    assert position is not None
+    assert position == hash32(page[0])
+    assert "example.com" not in position
+
+
+def test_learners_written_under_two_shard_counts_are_listed_once(dynamo: DynamoDBClient) -> None:
+    """Changing ``listing_shards`` can leave a learner registered in two shards until a re-layout
+    (see the design doc): the merged listing drops the repeat."""
+    learners = [f"mbox:mailto:l{n}@example.com" for n in range(8)]
+    before, after = (DynamoAttemptStore(dynamo, TABLE, listing_shards=n) for n in (4, 3))
+    for n, learner in enumerate(learners):
+        save(before, opened(fact(n, learner=learner)), 0)
+        save(after, opened(fact(n, learner=learner, activity="http://example.com/b")), 0)
+    registry = [i for i in raw_items(dynamo) if i["pk"]["S"].split("#")[1] == "LN"]
+    assert len(registry) > len(learners)  # some learners sit in two shards
+    for limit in (1, 3, 100):
+        seen: list[str] = []
+        position: str | None = None
+        while True:
+            page, position = after.learners(T1, position, limit)
+            seen += page
+            if position is None:
+                break
+        assert sorted(seen) == sorted(learners), limit
 
 
 def test_inbox_items_carry_the_tables_time_to_live(dynamo: DynamoDBClient) -> None:

@@ -190,6 +190,25 @@ def test_route_due_and_list_read_through_an_index(
         assert_indexed(plans(db, partial(filled.list, T, where, after, 3)))
 
 
+@pytest.mark.parametrize("analyzed", [False, True], ids=["as-left", "after-analyze"])
+def test_learners_read_the_learner_index_in_order(
+    db: Database, filled: SqliteAttemptStore, analyzed: bool
+) -> None:
+    """SELECT DISTINCT on attempts_learner (tenant, learner, ...): a covering index search in
+    learner order, no temporary B-tree for DISTINCT or ORDER BY."""
+    if analyzed:
+        db.conn.execute("ANALYZE")
+    first = plans(db, partial(filled.learners, T, None, 2))
+    later = plans(db, partial(filled.learners, T, "mbox:mailto:l1@example.com", 2))
+    assert_indexed(first + later)
+    for _, plan in first + later:
+        assert any("attempts_learner" in step for step in plan), plan
+    assert filled.learners(T, None, 2) == (
+        ["mbox:mailto:l0@example.com", "mbox:mailto:l1@example.com"],
+        "mbox:mailto:l1@example.com",
+    )
+
+
 def test_route_of_a_key_does_not_match_a_key_differing_only_in_a_null(
     db: Database,
 ) -> None:

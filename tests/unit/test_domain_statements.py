@@ -20,6 +20,7 @@ from progress.domain.formats import (
 from progress.domain.statements import (
     StatementQuery,
     agent_key,
+    agent_of_key,
     format_stored,
     index_keys,
     normalise_context_activities,
@@ -162,6 +163,27 @@ def test_agent_key_is_none_for_an_anonymous_group() -> None:
     """STMT-022: an anonymous Group has no identity, so it never equals another Group."""
     assert agent_key({"objectType": "Group", "member": []}) is None
     assert agent_key({"mbox_sha1sum": "ABC"}) == "sha1:abc"
+
+
+@pytest.mark.parametrize(
+    "agent",
+    [
+        {"mbox": "mailto:ann@example.com"},
+        {"mbox_sha1sum": "ebd31e95054c018b10727ccffd2ef2ec3a016ee9"},
+        {"openid": "https://openid.example.com/ann"},
+        {"account": {"homePage": "https://lms.example.com", "name": "ann|42"}},
+    ],
+)
+def test_agent_of_key_rebuilds_the_agent_an_agent_key_stands_for(agent: dict[str, Any]) -> None:
+    key = agent_key(agent)
+    assert key is not None
+    assert agent_of_key(key) == agent
+
+
+@pytest.mark.parametrize("key", ["", "mbox", "x:y", "acct:no-bar", "MBOX:mailto:a@b.c"])
+def test_agent_of_key_refuses_what_agent_key_never_makes(key: str) -> None:
+    with pytest.raises(ValueError, match="not an agent key"):
+        agent_of_key(key)
 
 
 def test_query_scans_the_most_selective_index() -> None:

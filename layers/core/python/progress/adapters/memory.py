@@ -355,6 +355,15 @@ class MemoryAttemptStore:
             due = sorted((at, t, i) for (t, i), at in self._due.items() if at <= now_us)
         return [(t, i) for _, t, i in due[:limit]]
 
+    def learners(self, tenant: str, after: str | None, limit: int) -> tuple[list[str], str | None]:
+        """In learner key order; the position is the last key of the page."""
+        with self._lock:
+            keys = sorted({key.learner for t, key in self._by_key if t == tenant})
+        if after is not None:
+            keys = [k for k in keys if k > after]
+        page = keys[:limit]
+        return page, page[-1] if len(keys) > limit and page else None
+
     def list(
         self, tenant: str, where: AttemptFilter, after: ListPosition | None, limit: int
     ) -> tuple[list[AttemptSummary], ListPosition | None]:

@@ -875,6 +875,21 @@ class SqliteAttemptStore:
         ).fetchall()
         return [(tenant, attempt_id) for tenant, attempt_id in rows]
 
+    def learners(self, tenant: str, after: str | None, limit: int) -> tuple[list[str], str | None]:
+        """In learner key order: a covering search of the index ``attempts_learner`` (tenant,
+        learner, ...) from ``after`` on, DISTINCT dropping a learner's further entries as it
+        walks (no temporary B-tree; EXPLAIN QUERY PLAN tested). The position is the last key of
+        the page."""
+        sql = "SELECT DISTINCT learner FROM attempts INDEXED BY attempts_learner WHERE tenant = ?"
+        args: list[Any] = [tenant]
+        if after is not None:
+            sql += " AND learner > ?"
+            args.append(after)
+        sql += " ORDER BY learner LIMIT ?"
+        rows = self._db.conn.execute(sql, (*args, limit + 1)).fetchall()
+        page = [str(r[0]) for r in rows[:limit]]
+        return page, page[-1] if len(rows) > limit and page else None
+
     def list(
         self, tenant: str, where: AttemptFilter, after: ListPosition | None, limit: int
     ) -> tuple[list[AttemptSummary], ListPosition | None]:

@@ -315,6 +315,14 @@ class AttemptStore(Protocol):
         first, across tenants (the sweeper's index)."""
         ...
 
+    def learners(self, tenant: str, after: str | None, limit: int) -> tuple[list[str], str | None]:
+        """Up to ``limit`` learner keys (``agent_key``) of ``tenant`` that have at least one
+        attempt, each once across pages, in an order the adapter chooses and keeps (memory and
+        SQLite: key order; DynamoDB: hash order), strictly after ``after``: a position this
+        method returned, opaque to the caller. Returns the keys and the position to continue
+        from, or None when there is no more."""
+        ...
+
     def list(
         self, tenant: str, where: AttemptFilter, after: ListPosition | None, limit: int
     ) -> tuple[list[AttemptSummary], ListPosition | None]:
@@ -323,9 +331,9 @@ class AttemptStore(Protocol):
         ...
 
     def clear(self, tenant: str, consumer: str) -> None:
-        """Forget every attempt of ``tenant``, its sweeper entries, and the inbox rows
-        ``consumer`` committed with them (before a replay rebuilds them). Other consumers'
-        inbox rows stay."""
+        """Forget every attempt of ``tenant`` (so ``learners`` lists none), its sweeper entries,
+        and the inbox rows ``consumer`` committed with them (before a replay rebuilds them).
+        Other consumers' inbox rows stay."""
         ...
 
 

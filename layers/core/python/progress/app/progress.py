@@ -268,6 +268,10 @@ class ProgressService:
 
     # ------------------------------------------------------------------ reads
 
+    def learners(self, tenant: str, after: str | None, limit: int) -> tuple[list[str], str | None]:
+        """A page of the tenant's learners with attempts (``AttemptStore.learners``)."""
+        return self._attempts.learners(tenant, after, limit)
+
     def list(
         self, tenant: str, where: AttemptFilter, after: ListPosition | None, limit: int
     ) -> tuple[list[AttemptSummary], ListPosition | None]:

@@ -50,6 +50,23 @@ def agent_key(agent: Mapping[str, Any]) -> str | None:
     return None
 
 
+def agent_of_key(key: str) -> dict[str, Any]:
+    """The Agent object an ``agent_key`` stands for: its one IFI (an account's ``homePage`` and
+    ``name`` split at the first ``|``). ValueError for anything ``agent_key`` does not make."""
+    kind, sep, value = key.partition(":")
+    if sep:
+        if kind == "mbox":
+            return {"mbox": value}
+        if kind == "sha1":
+            return {"mbox_sha1sum": value}
+        if kind == "openid":
+            return {"openid": value}
+        if kind == "acct" and "|" in value:
+            home_page, _, name = value.partition("|")
+            return {"account": {"homePage": home_page, "name": name}}
+    raise ValueError(f"not an agent key: {key!r}")
+
+
 def _agent_keys(obj: Mapping[str, Any]) -> Iterator[str]:
     """The IFIs an Agent/Group matches on: its own, and a Group's members' (C§2.1.3 agent)."""
     own = agent_key(obj)

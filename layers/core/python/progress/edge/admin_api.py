@@ -8,9 +8,10 @@ Who may call what (``progress.domain.tenancy.Scope``):
 * ``operator``: tenants and dead letters, and everything of every tenant;
 * ``admin``: everything under ``/admin/tenants/{tenant}`` of its own tenant only.
 
-Every list answers ``{"items": [...], "next": <cursor or null>}``; ``cursor=<next>`` fetches the
-next page. Cursors are opaque and HMAC-signed (the codec of ``more`` in GET /statements), bound
-to the list and tenant they were issued for, so a tampered or misplaced cursor is a 400.
+Every list answers ``{"items": [...], "next": <cursor or null>}`` (the learner list:
+``{"learners": [...], "more": <cursor or null>}``); ``cursor=<next>`` fetches the next page.
+Cursors are opaque and HMAC-signed (the codec of ``more`` in GET /statements), bound to the
+list and tenant they were issued for, so a tampered or misplaced cursor is a 400.
 """
 
 from __future__ import annotations
@@ -156,6 +157,23 @@ class LearnerOut(BaseModel):
     learner: dict[str, Any] = Field(description="{id: agent key, name}")
     totals: dict[str, Any]
     transcript: str = Field(description="the path of the learner's transcript")
+
+
+class LearnerListed(BaseModel):
+    id: str = Field(description="the learner's identifier (agent key)")
+    agent: dict[str, Any] = Field(
+        description="the xAPI Agent the identifier stands for: its one IFI (mbox, mbox_sha1sum,"
+        " openid or account)"
+    )
+    learner: str = Field(description="the path of this learner's summary (name and totals)")
+    transcript: str = Field(description="the path of the learner's transcript")
+
+
+class LearnerPage(BaseModel):
+    """The learners of a tenant that have at least one attempt, in an order of the store's."""
+
+    learners: list[LearnerListed]
+    more: str | None = Field(description="cursor of the next page (as cursor=); null on the last")
 
 
 # ------------------------------------------------------------------------------ dead letters

@@ -18,7 +18,7 @@ from progress.app.transcripts import TranscriptQuery
 from progress.bootstrap import services
 from progress.domain.errors import InvalidParameter
 from progress.domain.formats import parse_accept_language
-from progress.domain.statements import agent_key, format_stored
+from progress.domain.statements import agent_key, agent_of_key, format_stored
 from progress.domain.tenancy import Credential
 from progress.edge import admin_api as models
 from progress.edge import progress_api as pa
@@ -91,6 +91,33 @@ def learner_agent(tenant: str, agent: str) -> dict[str, Any]:
         "totals": content["totals"],
         "transcript": f"/admin/tenants/{tenant}/transcript?{urlencode({'agent': agent})}",
     }
+
+
+def learner_page(tenant: str, cursor: str | None, limit: int) -> models.LearnerPage:
+    """The tenant's learners with attempts, in the store's order; the cursor carries the
+    store's position (opaque to us too), signed and bound to this list and tenant."""
+    svc = services()
+    after = None
+    if cursor is not None:
+        after = models.decode_cursor(svc.cursors, cursor, "learners", tenant)[1][1]
+    keys, position = svc.progress.learners(tenant, after, limit)
+    base = f"/admin/tenants/{tenant}"
+    items = []
+    for key in keys:
+        agent = agent_of_key(key)
+        query = urlencode({"agent": orjson.dumps(agent).decode()})
+        items.append(
+            models.LearnerListed(
+                id=key,
+                agent=agent,
+                learner=f"{base}/learners?{query}",
+                transcript=f"{base}/transcript?{query}",
+            )
+        )
+    more = None
+    if position is not None:
+        more = models.encode_cursor(svc.cursors, "learners", tenant, (0, position))
+    return models.LearnerPage(learners=items, more=more)
 
 
 def transcript_response(tenant: str, request: Request) -> Response[Any]:

@@ -4,8 +4,9 @@ shapes, the cost of every access pattern and the outbox rule: docs/dynamodb-desi
 
 A ``ProgressCommit`` is one TransactWriteItems: each attempt item (conditional on the version it
 was loaded at) carrying, in its ``outbox`` attribute, the envelopes that write announces; the
-attempt's listing and sweeper entries; the consumer's inbox item. The table's stream hands the
-``outbox`` of each write to the relay (``progress.adapters.dynamodb.stream``).
+attempt's listing and sweeper entries; for a new attempt, its learner's registry entry; the
+consumer's inbox item. The table's stream hands the ``outbox`` of each write to the relay
+(``progress.adapters.dynamodb.stream``).
 """
 
 from __future__ import annotations
@@ -37,6 +38,9 @@ from progress.adapters.dynamodb.table import (
     inbox_pk,
     key_of,
     learner_listing_pk,
+    learner_registry_pk,
+    learner_registry_sk,
+    learner_shard,
     listing_sk,
     rules_pk,
     sweep_pk,
@@ -71,6 +75,7 @@ if TYPE_CHECKING:
     from progress.adapters.dynamodb.table import Item
 
 ATTEMPT_POINTER_SK: Final = "A"
+LEARNER_ATTRIBUTE: Final = "lrn"  # S: the learner key of a learner registry item
 INBOX_SK: Final = "I"
 RULES_SK: Final = "R"
 CERTIFICATE_SK: Final = "C"
@@ -248,6 +253,12 @@ class DynamoAttemptStore:
         roles: list[str] = []
         for change in commit.attempts:
             self._attempt_ops(th, commit, change, outboxes[change.attempt.id], ops, roles)
+        # A new attempt registers its learner: an unconditional Put, the same item every time
+        # (idempotent), once per learner (a transaction may touch an item only once).
+        new_learners = {c.attempt.key.learner for c in commit.attempts if c.expected_version == 0}
+        for learner in sorted(new_learners):
+            ops.append(_put(self._table, self._registry_item(th, learner)))
+            roles.append(_OTHER)
         if commit.inbox is not None:
             ops.append(_inbox_put(self._table, th, commit.inbox))
             roles.append(_INBOX)
@@ -350,6 +361,13 @@ class DynamoAttemptStore:
                 ops.append(_put(self._table, due))
                 roles.append(_OTHER)
 
+    def _registry_item(self, th: str, learner: str) -> Item:
+        shard = learner_shard(learner, self._listing_shards)
+        return {
+            **key_of(learner_registry_pk(th, shard), learner_registry_sk(learner)),
+            LEARNER_ATTRIBUTE: {"S": learner},
+        }
+
     def _started(self, th: str, commit: ProgressCommit, change: AttemptChange, key: Item) -> int:
         """``started_us`` of the stored attempt at ``change.expected_version``: remembered from
         the load, else read (then a stale version fails here, before any write)."""
@@ -384,10 +402,10 @@ class DynamoAttemptStore:
                 self._loaded.pop((th, attempt_id), None)
 
     def clear(self, tenant: str, consumer: str) -> None:
-        """A Scan of the whole table (filtered to the tenant's attempt, pointer and listing
-        items, ``consumer``'s inbox items and the tenant's sweeper entries), deleting what it
-        finds 25 keys per BatchWriteItem. An admin operation before a replay: it reads every item
-        of every tenant once."""
+        """A Scan of the whole table (filtered to the tenant's attempt, pointer, listing and
+        learner registry items, ``consumer``'s inbox items and the tenant's sweeper entries),
+        deleting what it finds 25 keys per BatchWriteItem. An admin operation before a replay:
+        it reads every item of every tenant once."""
         th = tenant_hash(tenant)
         prefixes = {
             ":at": attempt_pk(th, ""),
@@ -395,6 +413,7 @@ class DynamoAttemptStore:
             ":al": f"{th}#AL#",
             ":aa": f"{th}#AA#",
             ":an": f"{th}#AN#",
+            ":ln": f"{th}#LN#",
             ":in": inbox_pk(th, consumer, ""),
             ":sw": "SWEEP#",
         }
@@ -402,7 +421,7 @@ class DynamoAttemptStore:
             "TableName": self._table,
             "FilterExpression": (
                 "begins_with(#pk, :at) OR begins_with(#pk, :ai) OR begins_with(#pk, :al)"
-                " OR begins_with(#pk, :aa) OR begins_with(#pk, :an)"
+                " OR begins_with(#pk, :aa) OR begins_with(#pk, :an) OR begins_with(#pk, :ln)"
                 " OR (begins_with(#pk, :in) AND #c = :c)"
                 " OR (begins_with(#pk, :sw) AND #t = :t)"
             ),
@@ -436,6 +455,54 @@ class DynamoAttemptStore:
                 del self._loaded[cached]
 
     # ------------------------------------------------------------------------------ listings
+
+    def learners(self, tenant: str, after: str | None, limit: int) -> tuple[list[str], str | None]:
+        """The learner registry: one Query per shard ``{th}#LN#{n}``, ascending from just after
+        ``after`` (a registry sk, i.e. the hash of the last learner of the previous page),
+        merged by sk. Hash order: learner identifiers never appear in keys, so neither in
+        positions. Reads ``limit + 1`` learners to know whether there is more."""
+        if limit < 1:
+            return [], None
+        th = tenant_hash(tenant)
+        streams = [
+            self._registry(learner_registry_pk(th, shard), after, limit + 1)
+            for shard in range(self._listing_shards)
+        ]
+        rows: list[tuple[str, str]] = []
+        for sk, learner in heapq.merge(*streams):
+            if rows and rows[-1][0] == sk:
+                continue  # the same learner under two shard counts (a re-layout in progress)
+            rows.append((sk, learner))
+            if len(rows) > limit:
+                break
+        page = rows[:limit]
+        more = len(rows) > limit
+        return [learner for _, learner in page], page[-1][0] if more else None
+
+    def _registry(self, pk: str, after: str | None, page: int) -> Iterator[tuple[str, str]]:
+        condition = "#pk = :pk"
+        names = {"#pk": "pk", "#sk": "sk", "#l": LEARNER_ATTRIBUTE}
+        values: dict[str, Any] = {":pk": {"S": pk}}
+        if after is not None:
+            condition += " AND #sk > :a"
+            values[":a"] = {"S": after}
+        request: QueryInputTypeDef = {
+            "TableName": self._table,
+            "KeyConditionExpression": condition,
+            "ExpressionAttributeNames": names,
+            "ExpressionAttributeValues": values,
+            "ProjectionExpression": "#sk, #l",
+            "ConsistentRead": True,
+            "Limit": page,
+        }
+        while True:
+            response = self._client.query(**request)
+            for item in response["Items"]:
+                yield item["sk"]["S"], item[LEARNER_ATTRIBUTE]["S"]
+            last = response.get("LastEvaluatedKey")
+            if not last:
+                return
+            request["ExclusiveStartKey"] = last
 
     def list(
         self, tenant: str, where: AttemptFilter, after: ListPosition | None, limit: int

@@ -117,7 +117,7 @@ def hash32(value: str) -> str:
 
 
 # Progress (``adapters/dynamodb/progress.py``). Kinds: AT attempt, AI attempt-id pointer,
-# AL/AA listings by learner/activity, I inbox, RULES.
+# AL/AA/AN listings by learner/activity/tenant, LN the tenant's learner registry, I inbox, RULES.
 
 
 def attempt_pk(th: str, key_hash: str) -> str:
@@ -176,6 +176,20 @@ def certificate_pk(certificate_id: str) -> str:
 def tenant_listing_pk(th: str, shard: int) -> str:
     """Every attempt of a tenant (exports), spread over ``listing_shards`` partitions."""
     return f"{th}#AN#{shard}"
+
+
+def learner_registry_pk(th: str, shard: int) -> str:
+    """The learners of a tenant that have attempts (sk ``hash32(learner)``), spread over
+    ``listing_shards`` partitions."""
+    return f"{th}#LN#{shard}"
+
+
+def learner_registry_sk(learner: str) -> str:
+    return hash32(learner)
+
+
+def learner_shard(learner: str, shards: int) -> int:
+    return zlib.crc32(learner.encode()) % shards
 
 
 # Compliance exports (``adapters/dynamodb/exports.py``): EX job, EXL the tenant's job listing.
