@@ -368,13 +368,13 @@ def _learner_pages(admin: Admin, tenant: str, limit: int) -> tuple[list[dict[str
         reply = admin.call("GET", path, params=params)
         assert reply.status == 200, reply.body
         page = reply.json()
-        assert set(page) == {"learners", "more"}
-        assert len(page["learners"]) <= limit
-        seen += page["learners"]
-        if page["more"] is None:
+        assert set(page) == {"items", "next"}
+        assert len(page["items"]) <= limit
+        seen += page["items"]
+        if page["next"] is None:
             return seen, first
-        first = first or page["more"]
-        params = {"limit": str(limit), "cursor": page["more"]}
+        first = first or page["next"]
+        params = {"limit": str(limit), "cursor": page["next"]}
     raise AssertionError("the learner list never ended")
 
 
@@ -402,7 +402,7 @@ def test_learners_without_agent_are_listed_page_by_page(world: World) -> None:
     assert [i["id"] for i in beta] == ["mbox:mailto:zed@example.com"]
     empty = world.operator.call("GET", "/admin/tenants/ops/learners")
     assert empty.status == 200
-    assert empty.json() == {"learners": [], "more": None}
+    assert empty.json() == {"items": [], "next": None}
 
 
 def test_learner_cursors_are_tamper_proof_and_bound_to_their_list_and_tenant(

@@ -73,10 +73,10 @@ def test_admin_lists_the_learners_the_pipeline_derived_page_by_page(lrs: Running
     seen: list[dict[str, Any]] = []
     page = _get(lrs, path, limit="1")
     while True:
-        seen += page["learners"]
-        if page["more"] is None:
+        seen += page["items"]
+        if page["next"] is None:
             break
-        page = _get(lrs, path, cursor=str(page["more"]), limit="1")
+        page = _get(lrs, path, cursor=str(page["next"]), limit="1")
     assert sorted(item["id"] for item in seen) == [
         "acct:https://lms.example.com|kai",
         "mbox:mailto:zoe@example.com",

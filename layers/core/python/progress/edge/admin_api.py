@@ -8,8 +8,8 @@ Who may call what (``progress.domain.tenancy.Scope``):
 * ``operator``: tenants and dead letters, and everything of every tenant;
 * ``admin``: everything under ``/admin/tenants/{tenant}`` of its own tenant only.
 
-Every list answers ``{"items": [...], "next": <cursor or null>}`` (the learner list:
-``{"learners": [...], "more": <cursor or null>}``); ``cursor=<next>`` fetches the next page.
+Every list answers ``{"items": [...], "next": <cursor or null>}``; ``cursor=<next>`` fetches the
+next page.
 Cursors are opaque and HMAC-signed (the codec of ``more`` in GET /statements), bound to the
 list and tenant they were issued for, so a tampered or misplaced cursor is a 400.
 """
@@ -172,8 +172,8 @@ class LearnerListed(BaseModel):
 class LearnerPage(BaseModel):
     """The learners of a tenant that have at least one attempt, in an order of the store's."""
 
-    learners: list[LearnerListed]
-    more: str | None = Field(description="cursor of the next page (as cursor=); null on the last")
+    items: list[LearnerListed]
+    next: str | None = Field(description="cursor of the next page (as cursor=); null on the last")
 
 
 # ------------------------------------------------------------------------------ dead letters

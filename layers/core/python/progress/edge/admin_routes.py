@@ -117,7 +117,7 @@ def learner_page(tenant: str, cursor: str | None, limit: int) -> models.LearnerP
     more = None
     if position is not None:
         more = models.encode_cursor(svc.cursors, "learners", tenant, (0, position))
-    return models.LearnerPage(learners=items, more=more)
+    return models.LearnerPage(items=items, next=more)
 
 
 def transcript_response(tenant: str, request: Request) -> Response[Any]:
