@@ -42,6 +42,7 @@ from progress.adapters.dynamodb.table import (
     learner_registry_sk,
     learner_shard,
     listing_sk,
+    query_items,
     rules_pk,
     sweep_pk,
     sweep_sk,
@@ -221,17 +222,12 @@ class DynamoAttemptStore:
             "Limit": limit + 1,
         }
         out: list[tuple[int, str, str]] = []
-        while True:
-            response = self._client.query(**request)
-            for item in response["Items"]:
-                expires = int(item["sk"]["S"][:17])
-                if len(out) >= limit and expires > out[-1][0]:
-                    return out
-                out.append((expires, item["tenant"]["S"], item["aid"]["S"]))
-            last = response.get("LastEvaluatedKey")
-            if not last:
-                return out
-            request["ExclusiveStartKey"] = last
+        for item in query_items(self._client, request):
+            expires = int(item["sk"]["S"][:17])
+            if len(out) >= limit and expires > out[-1][0]:
+                break
+            out.append((expires, item["tenant"]["S"], item["aid"]["S"]))
+        return out
 
     # ----------------------------------------------------------------------------------- writes
 
@@ -480,12 +476,8 @@ class DynamoAttemptStore:
         return [learner for _, learner in page], page[-1][0] if more else None
 
     def _registry(self, pk: str, after: str | None, page: int) -> Iterator[tuple[str, str]]:
-        condition = "#pk = :pk"
-        names = {"#pk": "pk", "#sk": "sk", "#l": LEARNER_ATTRIBUTE}
-        values: dict[str, Any] = {":pk": {"S": pk}}
-        if after is not None:
-            condition += " AND #sk > :a"
-            values[":a"] = {"S": after}
+        condition, names, values = _key_condition(pk, ">", after)
+        names |= {"#sk": "sk", "#l": LEARNER_ATTRIBUTE}
         request: QueryInputTypeDef = {
             "TableName": self._table,
             "KeyConditionExpression": condition,
@@ -495,14 +487,8 @@ class DynamoAttemptStore:
             "ConsistentRead": True,
             "Limit": page,
         }
-        while True:
-            response = self._client.query(**request)
-            for item in response["Items"]:
-                yield item["sk"]["S"], item[LEARNER_ATTRIBUTE]["S"]
-            last = response.get("LastEvaluatedKey")
-            if not last:
-                return
-            request["ExclusiveStartKey"] = last
+        for item in query_items(self._client, request):
+            yield item["sk"]["S"], item[LEARNER_ATTRIBUTE]["S"]
 
     def list(
         self, tenant: str, where: AttemptFilter, after: ListPosition | None, limit: int
@@ -531,13 +517,7 @@ class DynamoAttemptStore:
     def _listing(
         self, pk: str, bound: str | None, where: AttemptFilter, page: int
     ) -> Iterator[AttemptSummary]:
-        condition = "#pk = :pk"
-        names = {"#pk": "pk"}
-        values: dict[str, Any] = {":pk": {"S": pk}}
-        if bound is not None:
-            condition += " AND #sk < :b"
-            names["#sk"] = "sk"
-            values[":b"] = {"S": bound}
+        condition, names, values = _key_condition(pk, "<", bound)
         request: QueryInputTypeDef = {
             "TableName": self._table,
             "KeyConditionExpression": condition,
@@ -551,16 +531,10 @@ class DynamoAttemptStore:
             values[":d"] = {"BOOL": True}
         request["ExpressionAttributeNames"] = names
         request["ExpressionAttributeValues"] = values
-        while True:
-            response = self._client.query(**request)
-            for item in response["Items"]:
-                summary = AttemptSummary.of(Attempt.restore(orjson.loads(item["sum"]["B"])))
-                if _matches(summary, where):
-                    yield summary
-            last = response.get("LastEvaluatedKey")
-            if not last:
-                return
-            request["ExclusiveStartKey"] = last
+        for item in query_items(self._client, request):
+            summary = AttemptSummary.of(Attempt.restore(orjson.loads(item["sum"]["B"])))
+            if _matches(summary, where):
+                yield summary
 
 
 class DynamoRulesStore:
@@ -636,6 +610,17 @@ class DynamoCertificateStore:
 
 
 # -------------------------------------------------------------------------------- helpers
+
+
+def _key_condition(
+    pk: str, op: str, bound: str | None
+) -> tuple[str, dict[str, str], dict[str, Any]]:
+    """A Query's key condition on one partition, with ``sk <op> bound`` when bounded: the
+    expression, its names and its values."""
+    if bound is None:
+        return "#pk = :pk", {"#pk": "pk"}, {":pk": {"S": pk}}
+    names = {"#pk": "pk", "#sk": "sk"}
+    return f"#pk = :pk AND #sk {op} :b", names, {":pk": {"S": pk}, ":b": {"S": bound}}
 
 
 def _key_hash(key: AttemptKey) -> str:

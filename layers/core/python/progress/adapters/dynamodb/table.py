@@ -13,7 +13,7 @@ import hashlib
 import random
 import time
 import zlib
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from typing import TYPE_CHECKING, Final
 
 from progress.domain.errors import ServiceUnavailable
@@ -25,6 +25,7 @@ if TYPE_CHECKING:
         AttributeValueTypeDef,
         KeysAndAttributesTypeDef,
         KeySchemaElementTypeDef,
+        QueryInputTypeDef,
         StreamSpecificationTypeDef,
         WriteRequestUnionTypeDef,
     )
@@ -262,6 +263,19 @@ def _batch(
             raise ServiceUnavailable(
                 f"DynamoDB throttled: {len(pending)} item(s) still unprocessed after retries"
             )
+
+
+def query_items(client: DynamoDBClient, request: QueryInputTypeDef) -> Iterator[Item]:
+    """The items of a Query, page after page (``ExclusiveStartKey``), read as they are
+    consumed: a caller that stops early reads no further page."""
+    request = {**request}
+    while True:
+        response = client.query(**request)
+        yield from response["Items"]
+        last = response.get("LastEvaluatedKey")
+        if not last:
+            return
+        request["ExclusiveStartKey"] = last
 
 
 def batch_get(
