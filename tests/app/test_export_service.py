@@ -522,31 +522,46 @@ def test_attempts_and_completions_of_the_tenant_or_of_one_learner(world: World) 
     assert export("completions", "csv", BOB) == []  # a header only: no achieved completion
 
 
-def test_completion_rows_link_the_certificate_each_earned(world: World) -> None:
-    """A completed or passed completion's row carries its certificate URL (the link the
-    transcript shows); a failed-only one earned none: empty, never a dead link."""
+def test_completion_and_attempt_rows_link_the_certificate_each_earned(world: World) -> None:
+    """A completed or passed completion's row (and its attempt's) carries its certificate URL,
+    the link the transcript shows; a failed-only one earned none: empty, never a dead link;
+    an attempt without a completion has none either."""
     world.post(*session("ann", [INITIALIZED, PASSED, TERMINATED], "s1"))
     world.post(*session("bob", [INITIALIZED, FAILED, TERMINATED], "s2"))
+    world.post(*session("cy", [INITIALIZED], "s3"))
     world.project_all()
     svc = world.service(
         certificate_url=lambda tenant, cid: f"https://lrs.test/certs/{tenant}/{cid}"
     )
-    rows: dict[str, list[dict[str, Any]]] = {}
-    for fmt in ("ndjson", "csv"):
-        done = svc.run(TENANT, svc.request(TENANT, "completions", fmt, None).id)
+
+    def export(kind: str, fmt: str) -> list[dict[str, Any]]:
+        done = svc.run(TENANT, svc.request(TENANT, kind, fmt, None).id)
         assert done.blob_key is not None
         data = world.files.bytes_of(done.blob_key).decode()
-        rows[fmt] = (
-            [orjson.loads(x) for x in data.splitlines()]
-            if fmt == "ndjson"
-            else list(csv.DictReader(io.StringIO(data)))
-        )
-    for fmt, found in rows.items():
-        by_learner = {r["learner"]: r for r in found}
-        ann, bob = by_learner[ANN], by_learner[BOB]
+        if fmt == "ndjson":
+            return [orjson.loads(x) for x in data.splitlines()]
+        return list(csv.DictReader(io.StringIO(data)))
+
+    none = {"ndjson": None, "csv": ""}
+    for fmt in ("ndjson", "csv"):
+        rows = {r["learner"]: r for r in export("completions", fmt)}
+        ann, bob = rows[ANN], rows[BOB]
         assert ann["certificate"] == f"https://lrs.test/certs/{TENANT}/{ann['completion_id']}"
-        assert bob["certificate"] == (None if fmt == "ndjson" else ""), fmt
-    assert list(rows["csv"][0])[-1] == "certificate"  # a new column goes last
+        assert bob["certificate"] == none[fmt], fmt
+        attempts = {r["learner"]: r for r in export("attempts", fmt)}
+        if fmt == "ndjson":
+            assert attempts[ANN]["completion"]["certificate"] == ann["certificate"]
+            assert attempts[BOB]["completion"]["certificate"] is None
+            assert attempts["mbox:mailto:cy@example.com"]["completion"] is None
+        else:
+            assert attempts[ANN]["certificate"] == ann["certificate"]
+            assert (
+                attempts[BOB]["certificate"]
+                == attempts["mbox:mailto:cy@example.com"]["certificate"]
+                == ""
+            )
+            assert list(attempts[ANN])[-1] == "certificate"  # a new column goes last
+            assert list(rows[ANN])[-1] == "certificate"
 
 
 # ------------------------------------------------------------------------------ downloads

@@ -183,6 +183,7 @@ ATTEMPT_COLUMNS: Final = (
     "score_max",
     "duration",
     "completion_time",
+    "certificate",  # the URL of the certificate its completion earned, if any
 )
 COMPLETION_COLUMNS: Final = (
     "completion_id",
@@ -274,12 +275,14 @@ def completion_record(summary: AttemptSummary, certificate: str | None = None) -
     }
 
 
-def attempt_record(summary: AttemptSummary) -> dict[str, Any]:
-    """An export row: the attempt document, its ids named for a flat file."""
+def attempt_record(summary: AttemptSummary, certificate: str | None = None) -> dict[str, Any]:
+    """An export row: the attempt document, its ids named for a flat file; its completion
+    with the URL of the certificate it earned."""
     document = attempt_document(summary)
     completion = document.pop("completion")
     if completion is not None:
         completion = {"completion_id": completion.pop("id"), **completion}
+        completion["certificate"] = certificate
     return {"attempt_id": document.pop("id"), **document, "completion": completion}
 
 
@@ -288,8 +291,8 @@ def _score_cells(score: dict[str, Any] | None) -> list[Any]:
     return [score.get("scaled"), score.get("raw"), score.get("min"), score.get("max")]
 
 
-def attempt_csv(summary: AttemptSummary) -> bytes:
-    row = attempt_record(summary)
+def attempt_csv(summary: AttemptSummary, certificate: str | None = None) -> bytes:
+    row = attempt_record(summary, certificate)
     c = row["completion"] or {}
     return csv_line(
         [
@@ -301,6 +304,7 @@ def attempt_csv(summary: AttemptSummary) -> bytes:
             *_score_cells(c.get("score")),
             c.get("duration"),
             c.get("time"),
+            c.get("certificate"),
         ]
     )
 
@@ -326,11 +330,14 @@ def header(kind: str, fmt: str) -> bytes:
 
 def line(kind: str, fmt: str, record: Any, certificate: str | None = None) -> bytes:
     """One row of the file: NDJSON (one JSON document per line; Statements exactly as stored)
-    or CSV. ``certificate``: a completion's certificate URL."""
+    or CSV. ``certificate``: the URL of the certificate of an attempt's or a completion's
+    record."""
     if kind == STATEMENTS:
         return statement_csv(record) if fmt == CSV else record.body + b"\n"
     if kind == ATTEMPTS:
-        return attempt_csv(record) if fmt == CSV else orjson.dumps(attempt_record(record)) + b"\n"
+        if fmt == CSV:
+            return attempt_csv(record, certificate)
+        return orjson.dumps(attempt_record(record, certificate)) + b"\n"
     if fmt == CSV:
         return completion_csv(record, certificate)
     return orjson.dumps(completion_record(record, certificate)) + b"\n"
