@@ -305,7 +305,7 @@ def get_learner(
     agent: Annotated[
         str | None, Query(description="one learner, as an xAPI Agent JSON object; absent: the list")
     ] = None,
-    cursor: Annotated[str | None, Query(description="the `more` of the previous page")] = None,
+    cursor: Annotated[str | None, Query(description="the `next` of the previous page")] = None,
     limit: Limit = models.DEFAULT_LIMIT,
 ) -> models.LearnerPage | models.LearnerOut:
     _admin(tenant)

@@ -17,7 +17,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from progress.adapters import transcript_pdf
-from progress.adapters.pdf_fonts import FAMILY, font_files, printable
+from progress.adapters.pdf_fonts import FAMILY, add_fonts, font_files, printable
 from progress.adapters.transcript_pdf import _Transcript, _UrlLink, render_transcript
 from tests.fixtures.make_transcript_sample import SAMPLE, sample_pdf, sample_transcript
 from tests.unit.test_certificate_pdf import fonts, page_lines, placed, stream_lines, streams
@@ -393,12 +393,30 @@ def test_fonts_copied_from_the_parsed_template_write_what_add_font_writes(
 ) -> None:
     """``add_fonts`` reads the font once per process and copies it into each document: the
     PDF is byte-identical to one whose fonts fpdf2 read itself, also after documents that used
-    other glyphs (no subset, missing glyph or descriptor leaks from one document to the next)."""
+    other glyphs (no glyph subset leaks from one document to the next)."""
     cyrillic = transcript(3, learner={"id": "mbox:mailto:a@example.com", "name": "Анна Ли"})
     latin = transcript(40, learner={"id": "mbox:mailto:z@example.com", "name": "Zoë Łuk"})
     ours = [render_transcript(cyrillic), render_transcript(latin), render_transcript(cyrillic)]
     monkeypatch.setattr(transcript_pdf, "add_fonts", _fonts_as_fpdf2_adds_them)
     assert ours == [render_transcript(cyrillic), render_transcript(latin), ours[0]]
+
+
+def test_each_document_owns_what_writing_it_changes() -> None:
+    """Documents rendered at once (the local server's threads) must not share what fpdf2
+    changes as it writes one: the glyph subset, the missing glyphs, the font descriptor (named
+    and numbered per document) and the fontTools font (subset in place). The parsed tables
+    (widths, cmap) are shared, read-only."""
+    first, second = FPDF(), FPDF()
+    add_fonts(first)
+    add_fonts(second)
+    for key in (FAMILY, f"{FAMILY}B"):
+        a, b = first.fonts[key], second.fonts[key]
+        assert isinstance(a, TTFFont)
+        assert isinstance(b, TTFFont)
+        for owned in ("subset", "missing_glyphs", "desc", "ttfont"):
+            assert getattr(a, owned) is not getattr(b, owned), owned
+        assert a.subset.font is a
+        assert a.cw is b.cw  # shared: the point of parsing once
 
 
 # ------------------------------------------------------------------------- determinism

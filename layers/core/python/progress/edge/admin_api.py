@@ -9,9 +9,8 @@ Who may call what (``progress.domain.tenancy.Scope``):
 * ``admin``: everything under ``/admin/tenants/{tenant}`` of its own tenant only.
 
 Every list answers ``{"items": [...], "next": <cursor or null>}``; ``cursor=<next>`` fetches the
-next page.
-Cursors are opaque and HMAC-signed (the codec of ``more`` in GET /statements), bound to the
-list and tenant they were issued for, so a tampered or misplaced cursor is a 400.
+next page. Cursors are opaque and HMAC-signed (the codec of ``more`` in GET /statements), bound
+to the list and tenant they were issued for, so a tampered or misplaced cursor is a 400.
 """
 
 from __future__ import annotations
